@@ -1,0 +1,3 @@
+from seemup.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""The Typer application object shared by the command modules."""
+
+import typer
+
+app = typer.Typer(
+    name="seemup",
+    help="Video super-resolution x4 with BasicVSR / EDVR and the SEEM semantic prior.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def not_implemented(command: str) -> None:
+    """Exit 2 with a clear message for a command the product will have but does not yet."""
+    from seemup.errors import UserError
+
+    raise UserError(f"'seemup {command}' is not implemented yet", exit_code=2)

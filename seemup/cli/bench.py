@@ -1,0 +1,9 @@
+"""`seemup bench`."""
+
+from .app import app, not_implemented
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench() -> None:
+    """(not implemented yet)"""
+    not_implemented("bench")

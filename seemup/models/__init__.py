@@ -1,0 +1,15 @@
+"""Networks only (no I/O beyond reading a checkpoint): BasicVSR, EDVR, their SEEM forms, and a lite variant."""
+
+from .basicvsr import BasicVSR
+from .checkpoint import CheckpointError, load_weights, read_state_dict
+from .edvr import EDVR
+from .lite import BasicVSRLite
+from .registry import ModelSpec, create_model, get_spec, list_models, resolve_name
+from .seem import NUM_MASKS, SamRepresentation, SEEMBlock
+from .spynet import SpyNet
+
+__all__ = [
+    "BasicVSR", "BasicVSRLite", "CheckpointError", "EDVR", "ModelSpec", "NUM_MASKS", "SEEMBlock",
+    "SamRepresentation", "SpyNet", "create_model", "get_spec", "list_models", "load_weights",
+    "read_state_dict", "resolve_name",
+]

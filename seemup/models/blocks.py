@@ -1,0 +1,91 @@
+"""Building blocks shared by the networks (names match BasicSR's so checkpoints travel)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class ResidualBlockNoBN(nn.Module):
+    """conv-ReLU-conv with an identity skip and no normalisation (EDSR style)."""
+
+    def __init__(self, num_feat: int = 64, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.res_scale = res_scale
+        self.conv1 = nn.Conv2d(num_feat, num_feat, 3, 1, 1, bias=True)
+        self.conv2 = nn.Conv2d(num_feat, num_feat, 3, 1, 1, bias=True)
+        self.relu = nn.ReLU(inplace=True)
+        # Scaled Kaiming init keeps deep residual stacks stable at the start of training.
+        for conv in (self.conv1, self.conv2):
+            nn.init.kaiming_normal_(conv.weight)
+            conv.weight.data.mul_(0.1)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
+
+
+def make_layer(block: type[nn.Module], num_blocks: int, **kwargs: object) -> nn.Sequential:
+    """Stack ``num_blocks`` copies of ``block`` in an ``nn.Sequential``."""
+    return nn.Sequential(*[block(**kwargs) for _ in range(num_blocks)])
+
+
+class ConvResidualBlocks(nn.Module):
+    """BasicVSR's propagation trunk: conv + LeakyReLU, then residual blocks (``main.0``, ``main.2.*``)."""
+
+    def __init__(self, num_in_ch: int = 3, num_out_ch: int = 64, num_block: int = 15) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Conv2d(num_in_ch, num_out_ch, 3, 1, 1, bias=True),
+            nn.LeakyReLU(negative_slope=0.1, inplace=True),
+            make_layer(ResidualBlockNoBN, num_block, num_feat=num_out_ch),
+        )
+
+    def head(self, x: torch.Tensor) -> torch.Tensor:
+        """First conv and activation (where SEEM is inserted in BasicVSR-SEEM)."""
+        return self.main[1](self.main[0](x))
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual blocks."""
+        return self.main[2](x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.head(x))
+
+
+_GRID_CACHE: dict[tuple, torch.Tensor] = {}
+
+
+def _base_grid(h: int, w: int, like: torch.Tensor) -> torch.Tensor:
+    key = (h, w, like.device, like.dtype)
+    grid = _GRID_CACHE.get(key)
+    if grid is None:
+        ys, xs = torch.meshgrid(
+            torch.arange(h, device=like.device, dtype=like.dtype),
+            torch.arange(w, device=like.device, dtype=like.dtype),
+            indexing="ij",
+        )
+        grid = torch.stack((xs, ys), dim=2)
+        if len(_GRID_CACHE) > 64:
+            _GRID_CACHE.clear()
+        _GRID_CACHE[key] = grid
+    return grid
+
+
+def flow_warp(
+    x: torch.Tensor,
+    flow: torch.Tensor,
+    interp_mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool = True,
+) -> torch.Tensor:
+    """Warp ``x`` [n,c,h,w] by ``flow`` [n,h,w,2] given in pixels (x, y), as BasicSR does."""
+    if x.shape[-2:] != flow.shape[1:3]:
+        raise ValueError(f"flow_warp: feature size {tuple(x.shape[-2:])} != flow size {tuple(flow.shape[1:3])}")
+    _, _, h, w = x.shape
+    vgrid = _base_grid(h, w, flow) + flow
+    gx = 2.0 * vgrid[..., 0] / max(w - 1, 1) - 1.0
+    gy = 2.0 * vgrid[..., 1] / max(h - 1, 1) - 1.0
+    grid = torch.stack((gx, gy), dim=3)
+    return F.grid_sample(x, grid.to(x.dtype), mode=interp_mode, padding_mode=padding_mode, align_corners=align_corners)

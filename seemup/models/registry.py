@@ -1,0 +1,80 @@
+"""Model registry: a name maps to a builder and its default configuration (timm style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from .basicvsr import BasicVSR
+from .edvr import EDVR
+from .lite import BasicVSRLite
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a registered name builds, and how the inference pipeline must feed it."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    config: dict[str, Any] = field(default_factory=dict)
+    kind: str = "recurrent"  # "recurrent" (whole clip -> all frames) or "window" (2N+1 -> centre)
+    description: str = ""
+
+    @property
+    def uses_masks(self) -> bool:
+        return bool(self.config.get("seem", False))
+
+    @property
+    def num_frame(self) -> int | None:
+        return self.config.get("num_frame") if self.kind == "window" else None
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def _both(name: str, builder: Callable[..., nn.Module], config: dict[str, Any], kind: str, desc: str) -> None:
+    register(ModelSpec(name, builder, {**config, "seem": False}, kind, desc))
+    register(ModelSpec(f"{name}-seem", builder, {**config, "seem": True}, kind, f"{desc} + SEEM"))
+
+
+_both("basicvsr", BasicVSR, {"num_feat": 64, "num_block": 30}, "recurrent", "BasicVSR (64 feat, 30 blocks)")
+_both("edvr-m", EDVR, {"num_feat": 64, "num_frame": 5, "num_extract_block": 5, "num_reconstruct_block": 10},
+      "window", "EDVR-M (64 feat, 5 frames, TSA)")
+_both("edvr-l", EDVR, {"num_feat": 128, "num_frame": 7, "num_extract_block": 5, "num_reconstruct_block": 40},
+      "window", "EDVR-L (128 feat, 7 frames, TSA)")
+_both("basicvsr-lite", BasicVSRLite, {"num_feat": 32, "num_block": 5, "flow_width": 1.0, "flow_scale": 0.5},
+      "recurrent", "BasicVSR-lite for CPU (32 feat, 5 blocks, half-resolution flow)")
+_both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
+      "tiny BasicVSR for tests and smoke runs (untrained)")
+
+ALIASES = {"edvr": "edvr-m", "edvr-seem": "edvr-m-seem"}
+
+
+def resolve_name(name: str) -> str:
+    """Canonical registered name for ``name`` (aliases resolved); ValueError if unknown."""
+    name = ALIASES.get(name, name)
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose from: {', '.join(list_models())}")
+    return name
+
+
+def get_spec(name: str) -> ModelSpec:
+    return _REGISTRY[resolve_name(name)]
+
+
+def list_models() -> list[str]:
+    """All registered names (aliases included), sorted."""
+    return sorted([*_REGISTRY, *ALIASES])
+
+
+def create_model(name: str, **overrides: Any) -> nn.Module:
+    """Build the network registered as ``name``; ``overrides`` replace entries of its default config."""
+    spec = get_spec(name)
+    return spec.builder(**{**spec.config, **overrides})
