@@ -1,6 +1,7 @@
 """Networks only (no I/O beyond reading a checkpoint): BasicVSR, EDVR, their SEEM forms, and a lite variant."""
 
 from .basicvsr import BasicVSR
+from .bicubic import Bicubic
 from .checkpoint import CheckpointError, load_weights, read_state_dict
 from .edvr import EDVR
 from .lite import BasicVSRLite
@@ -9,7 +10,7 @@ from .seem import NUM_MASKS, SamRepresentation, SEEMBlock
 from .spynet import SpyNet
 
 __all__ = [
-    "BasicVSR", "BasicVSRLite", "CheckpointError", "EDVR", "ModelSpec", "NUM_MASKS", "SEEMBlock",
+    "BasicVSR", "BasicVSRLite", "Bicubic", "CheckpointError", "EDVR", "ModelSpec", "NUM_MASKS", "SEEMBlock",
     "SamRepresentation", "SpyNet", "create_model", "get_spec", "list_models", "load_weights",
     "read_state_dict", "resolve_name",
 ]

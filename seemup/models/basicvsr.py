@@ -102,7 +102,8 @@ class BasicVSR(nn.Module):
         for i in range(t - 1, -1, -1):
             if i < t - 1:
                 feat = flow_warp(feat, flows_backward[:, i].permute(0, 2, 3, 1))
-            feat = self._propagate(self.backward_trunk, "backward", lr[:, i], feat, None if r_sam is None else r_sam[:, i])
+            r_i = None if r_sam is None else r_sam[:, i]
+            feat = self._propagate(self.backward_trunk, "backward", lr[:, i], feat, r_i)
             backward_feats[i] = feat
 
         outputs = []
@@ -110,7 +111,8 @@ class BasicVSR(nn.Module):
         for i in range(t):
             if i > 0:
                 feat = flow_warp(feat, flows_forward[:, i - 1].permute(0, 2, 3, 1))
-            feat = self._propagate(self.forward_trunk, "forward", lr[:, i], feat, None if r_sam is None else r_sam[:, i])
+            r_i = None if r_sam is None else r_sam[:, i]
+            feat = self._propagate(self.forward_trunk, "forward", lr[:, i], feat, r_i)
             outputs.append(self.upsample(lr[:, i], backward_feats[i], feat))
             backward_feats[i] = lr.new_empty(0)  # free memory as we go
         return torch.stack(outputs, dim=1)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 from .basicvsr import BasicVSR
+from .bicubic import Bicubic
 from .edvr import EDVR
 from .lite import BasicVSRLite
 
@@ -53,6 +55,8 @@ _both("basicvsr-lite", BasicVSRLite, {"num_feat": 32, "num_block": 5, "flow_widt
       "recurrent", "BasicVSR-lite for CPU (32 feat, 5 blocks, half-resolution flow)")
 _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
+
+register(ModelSpec("bicubic", Bicubic, {}, "recurrent", "MATLAB bicubic x4 (no weights)"))
 
 ALIASES = {"edvr": "edvr-m", "edvr-seem": "edvr-m-seem"}
 
