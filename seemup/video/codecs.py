@@ -1,0 +1,105 @@
+"""Encoder arguments (codec, CRF, preset, pixel format) and which source audio/subtitles a container can take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ffmpeg import VideoError, available_encoders
+from .probe import VideoInfo
+
+CODEC_ALIASES = {"h264": "libx264", "x264": "libx264", "avc": "libx264", "h265": "libx265", "hevc": "libx265",
+                 "x265": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1"}
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+CHROMA_SUBSAMPLED = ("yuv420p", "yuv420p10le", "nv12", "yuv422p", "yuv422p10le")
+_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"}
+_WEBM_AUDIO = {"opus", "vorbis"}
+_TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How the video stream is encoded: ``codec`` (an ffmpeg encoder or alias), ``crf``, ``preset``."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str | None = None  # None: yuv420p for the usual delivery codecs, the encoder's default otherwise
+
+    def resolved_codec(self) -> str:
+        codec = CODEC_ALIASES.get(self.codec.lower(), self.codec)
+        if codec not in available_encoders():
+            raise VideoError(f"unknown video codec {self.codec!r} (not an encoder of the bundled ffmpeg)")
+        return codec
+
+    def output_pix_fmt(self) -> str | None:
+        if self.pix_fmt:
+            return self.pix_fmt
+        codec = self.resolved_codec()
+        return "yuv420p" if codec in ("libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1",
+                                      "libopenh264", "mpeg4") else None
+
+    def validate(self) -> None:
+        """Raise a one-line error for values the encoder would reject mid-run."""
+        codec = self.resolved_codec()
+        if not 0 <= self.crf <= 63 or (codec in ("libx264", "libx265") and self.crf > 51):
+            raise VideoError(f"crf {self.crf} out of range (0-51 for x264/x265)")
+        if codec in ("libx264", "libx265") and self.preset not in X26X_PRESETS:
+            raise VideoError(f"unknown preset {self.preset!r}; choose from {', '.join(X26X_PRESETS)}")
+
+    def args(self) -> list[str]:
+        """ffmpeg output options for the video stream."""
+        codec = self.resolved_codec()
+        out = ["-c:v", codec]
+        if codec in ("libx264", "libx265"):
+            out += ["-crf", str(self.crf), "-preset", self.preset]
+        elif codec in ("libvpx-vp9", "libaom-av1"):
+            out += ["-crf", str(self.crf), "-b:v", "0"]
+        elif codec == "libsvtav1":
+            out += ["-crf", str(self.crf)]
+        if codec == "libx265":
+            out += ["-x265-params", "log-level=error"]
+        pix = self.output_pix_fmt()
+        if pix:
+            out += ["-pix_fmt", pix]
+        return out
+
+    def needs_even_size(self) -> bool:
+        return (self.output_pix_fmt() or "") in CHROMA_SUBSAMPLED
+
+
+def source_stream_args(source: VideoInfo, target: Path, input_index: int) -> tuple[list[str], list[str]]:
+    """Options that carry ``source``'s audio, subtitles, chapters and metadata into ``target``.
+
+    Returns (args, notes): notes say what could not be carried (e.g. bitmap subtitles into MP4).
+    """
+    if source.is_frame_dir:
+        return [], []
+    suffix = target.suffix.lower()
+    i = input_index
+    args = ["-map_metadata", str(i), "-map_chapters", str(i)]
+    notes: list[str] = []
+    if source.has_audio:
+        args += ["-map", f"{i}:a?"]
+        codecs = set(source.audio_codecs)
+        if suffix in (".mp4", ".m4v", ".mov") and not codecs <= _MP4_AUDIO | ({"pcm_s16le"} if suffix == ".mov"
+                                                                                else set()):
+            args += ["-c:a", "aac", "-b:a", "192k"]
+            notes.append(f"audio re-encoded to AAC ({', '.join(sorted(codecs))} does not fit {suffix})")
+        elif suffix == ".webm" and not codecs <= _WEBM_AUDIO:
+            args += ["-c:a", "libopus", "-b:a", "160k"]
+            notes.append("audio re-encoded to Opus for WebM")
+        else:
+            args += ["-c:a", "copy"]
+    if source.has_subtitles:
+        subs = set(source.subtitle_codecs)
+        if suffix in (".mkv", ".nut"):
+            args += ["-map", f"{i}:s?", "-c:s", "copy"]
+        elif subs <= _TEXT_SUBS and suffix in (".mp4", ".m4v", ".mov"):
+            args += ["-map", f"{i}:s?", "-c:s", "mov_text"]
+        elif subs <= _TEXT_SUBS and suffix == ".webm":
+            args += ["-map", f"{i}:s?", "-c:s", "webvtt"]
+        else:
+            notes.append(f"subtitles ({', '.join(sorted(subs))}) dropped: {suffix} cannot hold them")
+    return args, notes
