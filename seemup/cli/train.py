@@ -1,15 +1,137 @@
-"""`seemup train` and `seemup finetune`."""
+"""`seemup train` and `seemup finetune`: parse options, hand them to seemup.training, print the outcome."""
 
-from .app import app, not_implemented
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from seemup.errors import UserError
+
+from .app import app
+
+Opt = typer.Option
+ModelOpt = Annotated[str | None, Opt("--model", "-m", help="Model to train, e.g. basicvsr-lite.")]
+DataOpt = Annotated[list[str] | None, Opt("--data", "-d", help="Training clips: REDS or Vimeo-90K root, a folder of "
+                                          "frame folders / video files, a frame folder or a video file (repeatable).")]
+ConfigOpt = Annotated[Path | None, Opt("--config", help="TOML file with any of these options (flags override it).")]
+ResumeOpt = Annotated[Path | None, Opt("--resume", help="Continue a run exactly: its directory or a .state file.")]
+RunDirOpt = Annotated[Path | None, Opt("--run-dir", "-o", help="Where checkpoints, config and log go "
+                                       "[default: runs/<model>-<time>].")]
+ItersOpt = Annotated[int | None, Opt("--iters", help="Total iterations [recipe: 300000 BasicVSR, 600000 EDVR].")]
+BatchOpt = Annotated[int | None, Opt("--batch-size", "-b", help="Samples per step and process [6 BasicVSR, 4 EDVR].")]
+FramesOpt = Annotated[int | None, Opt("--num-frames", help="Frames per sample [15; EDVR: its window].")]
+PatchOpt = Annotated[int | None, Opt("--patch-size", help="LR patch side in pixels [64] (HR patch is 4x).")]
+DownOpt = Annotated[int | None, Opt("--hr-downscale", help="Area-downscale source frames by this factor before they "
+                                    "become HR (2 for compressed 720p footage) [1].")]
+LrOpt = Annotated[float | None, Opt("--lr", help="Adam learning rate [2e-4 BasicVSR, 4e-4 EDVR].")]
+PeriodsOpt = Annotated[str | None, Opt("--periods", help="Cosine restart periods, comma-separated [--iters].")]
+RestartOpt = Annotated[str | None, Opt("--restart-weights", help="Restart weights, comma-separated [1,...].")]
+EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of the cosine [1e-7].")]
+FlowMulOpt = Annotated[float | None, Opt("--flow-lr-mul", help="SPyNet learning-rate multiplier [0.125].")]
+FixFlowOpt = Annotated[int | None, Opt("--fix-flow-iters", help="Keep SPyNet frozen this many iterations "
+                                       "[5000 when it starts pretrained, else 0].")]
+InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
+                                        "name, e.g. basicvsr-reds4) before training.")]
+ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this value (0: off) [0].")]
+AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision [on with CUDA].")]
+SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn [0].")]
+WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes [4].")]
+SaveOpt = Annotated[int | None, Opt("--save-every", help="Save a training state and weights every N iterations "
+                                    "[5000].")]
+KeepOpt = Annotated[int | None, Opt("--keep-checkpoints", help="Training states kept (weights all kept) [3].")]
+ValEveryOpt = Annotated[int | None, Opt("--val-every", help="Validation PSNR every N iterations [5000].")]
+ValDataOpt = Annotated[str | None, Opt("--val-data", help="Held-out clip for validation PSNR (not trained on).")]
+ValFramesOpt = Annotated[int | None, Opt("--val-frames", help="Frames of the validation clip used [30].")]
+LogOpt = Annotated[int | None, Opt("--log-every", help="Write a train_log.csv row every N iterations [10].")]
+MasksOpt = Annotated[str | None, Opt("--masks", help="Mask source for SEEM models: auto, sam, classical [auto].")]
+SamOpt = Annotated[str | None, Opt("--sam-checkpoint", help="SAM checkpoint for --masks sam/auto.")]
+TeacherOpt = Annotated[str | None, Opt("--teacher", help="Distil from NAME[:WEIGHTS] (e.g. basicvsr:basicvsr-reds4).")]
+TeacherWOpt = Annotated[float | None, Opt("--teacher-weight", help="Weight of the teacher term [1.0].")]
+DeviceOpt = Annotated[str | None, Opt("--device", help="auto, cpu, cuda, cuda:N [auto].")]
+CacheOpt = Annotated[str | None, Opt("--cache-dir", help="Where decoded clips and mask arrays are cached.")]
+QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress output.")]
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train() -> None:
-    """(not implemented yet)"""
-    not_implemented("train")
+def _floats(text: str | None, name: str, kind: type = float) -> list | None:
+    if text is None:
+        return None
+    try:
+        return [kind(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError as exc:
+        raise UserError(f"{name} must be comma-separated numbers, got {text!r}") from exc
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def finetune() -> None:
-    """(not implemented yet)"""
-    not_implemented("finetune")
+def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path | None) -> None:
+    from seemup.training import build_config, train
+
+    options = dict(options)
+    options["periods"] = _floats(options.get("periods"), "--periods", int)
+    options["restart_weights"] = _floats(options.get("restart_weights"), "--restart-weights")
+    if options.get("quiet") is False:
+        options["quiet"] = None  # not given
+    for key in ("run_dir",):
+        if options.get(key) is not None:
+            options[key] = str(options[key])
+    options["data"] = options.get("data") or None
+    if resume is None:
+        options["mode"] = mode
+    cfg, state, _ = build_config(options, str(config) if config else None, str(resume) if resume else None)
+    result = train(cfg, state)
+    if result.run_dir is not None:
+        out = Console(highlight=False)
+        psnr = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
+        loss = f", loss {result.last_loss:.5f}" if result.last_loss is not None else ""
+        out.print(f"trained {cfg.model} to iteration {result.iteration}{loss}{psnr}; "
+                  f"{result.total_params:,} parameters, {result.trainable_params:,} trainable")
+        out.print(f"weights: {result.weights}")
+
+
+@app.command()
+def train(
+    model: ModelOpt = None, data: DataOpt = None, weights: Annotated[str | None, Opt(
+        "--weights", "-w", help="Initial weights (path or weight-set name) [none: from scratch].")] = None,
+    config: ConfigOpt = None, resume: ResumeOpt = None, run_dir: RunDirOpt = None, iters: ItersOpt = None,
+    batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
+    hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
+    eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
+    init_spynet: InitFlowOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
+    workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
+    val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
+    log_every: LogOpt = None, masks: MasksOpt = None, sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None,
+    teacher_weight: TeacherWOpt = None, device: DeviceOpt = None, cache_dir: CacheOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train every parameter of a model on video clips (BI x4 degradation made on the fly).
+
+    Runs under `torchrun --nproc_per_node N` as DistributedDataParallel.
+    """
+    opts = {k: v for k, v in locals().items() if k not in ("config", "resume")}
+    _run("train", opts, config, resume)
+
+
+@app.command()
+def finetune(
+    model: ModelOpt = None, data: DataOpt = None, weights: Annotated[str | None, Opt(
+        "--weights", "-w", help="Backbone checkpoint (path or weight-set name) [the model's default weights].")] = None,
+    freeze_backbone: Annotated[bool | None, Opt(
+        "--freeze-backbone/--no-freeze-backbone", help="Train only f_r and the SEEM blocks; the backbone stays "
+        "bit-for-bit unchanged.")] = None,
+    config: ConfigOpt = None, resume: ResumeOpt = None, run_dir: RunDirOpt = None, iters: ItersOpt = None,
+    batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
+    hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
+    eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
+    grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None, workers: WorkersOpt = None,
+    save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
+    val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
+    sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None, teacher_weight: TeacherWOpt = None,
+    device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
+) -> None:
+    """Fine-tune a model from a backbone checkpoint, e.g. basicvsr-seem from the official BasicVSR.
+
+    With --freeze-backbone only SEEM (f_r + blocks) learns: the paper's efficient tuning.
+    """
+    opts = {k: v for k, v in locals().items() if k not in ("config", "resume")}
+    _run("finetune", opts, config, resume)

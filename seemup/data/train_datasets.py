@@ -1,0 +1,121 @@
+"""Training samples drawn deterministically from (seed, iteration, rank, slot), so a resumed run is exact.
+
+Every sample is a function of its index alone: which clip, which frames, which crop and which flips come
+from a generator seeded with ``(seed, iteration, rank, slot)``. DataLoader worker processes, their RNGs and
+the order in which they finish therefore cannot change what the network sees, and resuming at iteration
+``n`` replays exactly the samples an uninterrupted run would have drawn from ``n`` on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from seemup.data.imresize import imresize_uint8
+
+from .train_clips import SCALE, Clip
+from .train_masks import ClipMasks
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """Shape of a sample: ``num_frames`` LR patches of ``patch`` px; window models train on the centre frame."""
+
+    num_frames: int
+    patch: int = 64
+    centre_only: bool = False
+
+
+def augment(arr: np.ndarray, hflip: bool, vflip: bool, transpose: bool, h_axis: int) -> np.ndarray:
+    """Flip / rotate by 90 degrees an array whose spatial axes are ``h_axis`` and ``h_axis + 1``."""
+    if hflip:
+        arr = np.flip(arr, axis=h_axis + 1)
+    if vflip:
+        arr = np.flip(arr, axis=h_axis)
+    if transpose:
+        arr = np.swapaxes(arr, h_axis, h_axis + 1)
+    return arr
+
+
+class VideoTrainDataset(Dataset):
+    """Index ``i`` = iteration ``i // batch``, slot ``i % batch``; yields uint8 tensors (cast on the device).
+
+    Item: ``lr`` [T,3,p,p], ``hr`` [T,3,4p,4p] (or [3,4p,4p] for window models), ``masks`` [T,64,p,p] when
+    the clips come with masks.
+    """
+
+    def __init__(self, clips: Sequence[Clip], spec: SampleSpec, batch_size: int, seed: int, rank: int = 0,
+                 masks: Sequence[ClipMasks] | None = None) -> None:
+        usable = [i for i, c in enumerate(clips) if c.num_frames >= spec.num_frames
+                  and c.height >= spec.patch * SCALE and c.width >= spec.patch * SCALE]
+        if not usable:
+            raise ValueError(f"no clip has {spec.num_frames} frames of at least {spec.patch * SCALE}x"
+                             f"{spec.patch * SCALE} px")
+        self.clips = [clips[i] for i in usable]
+        self.masks = [masks[i] for i in usable] if masks is not None else None
+        self.spec, self.batch_size, self.seed, self.rank = spec, batch_size, seed, rank
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def draw(self, index: int) -> dict[str, int | bool]:
+        """The random choices of sample ``index`` (clip, start frame, LR crop corner, flips)."""
+        iteration, slot = divmod(index, self.batch_size)
+        rng = np.random.default_rng([self.seed, iteration, self.rank, slot])
+        ci = int(rng.integers(len(self.clips)))
+        clip = self.clips[ci]
+        p = self.spec.patch
+        return {
+            "clip": ci,
+            "start": int(rng.integers(clip.num_frames - self.spec.num_frames + 1)),
+            "top": int(rng.integers(clip.height // SCALE - p + 1)),
+            "left": int(rng.integers(clip.width // SCALE - p + 1)),
+            "hflip": bool(rng.integers(2)),
+            "vflip": bool(rng.integers(2)),
+            "transpose": bool(rng.integers(2)),
+        }
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        d = self.draw(index)
+        clip = self.clips[d["clip"]]
+        p, n = self.spec.patch, self.spec.num_frames
+        hr = clip.crops(d["start"], n, d["top"] * SCALE, d["left"] * SCALE, p * SCALE)  # [T,4p,4p,3]
+        lr = np.stack([imresize_uint8(f, 1 / SCALE) for f in hr])  # MATLAB bicubic (BI degradation)
+        flips = (d["hflip"], d["vflip"], d["transpose"])
+        hr = augment(hr, *flips, h_axis=1).transpose(0, 3, 1, 2)
+        lr = augment(lr, *flips, h_axis=1).transpose(0, 3, 1, 2)
+        if self.spec.centre_only:
+            hr = hr[n // 2]
+        item = {"lr": torch.from_numpy(np.ascontiguousarray(lr)), "hr": torch.from_numpy(np.ascontiguousarray(hr))}
+        if self.masks is not None:
+            m = self.masks[d["clip"]].crops(d["start"], n, d["top"], d["left"], p)  # [T,64,p,p]
+            item["masks"] = torch.from_numpy(np.ascontiguousarray(augment(m, *flips, h_axis=2)))
+        return item
+
+
+class IterationSampler(Sampler[int]):
+    """Sample indices for iterations ``start .. total-1`` in order (one batch per iteration)."""
+
+    def __init__(self, start_iteration: int, total_iterations: int, batch_size: int) -> None:
+        self.start, self.total, self.batch_size = start_iteration, total_iterations, batch_size
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.start * self.batch_size, self.total * self.batch_size))
+
+    def __len__(self) -> int:
+        return max(0, self.total - self.start) * self.batch_size
+
+
+def worker_init(_: int) -> None:
+    """One thread per DataLoader worker: the workers are the parallelism."""
+    torch.set_num_threads(1)
+    try:
+        import cv2
+
+        cv2.setNumThreads(0)
+    except ImportError:  # cv2 is a dependency; only a broken install lands here, and image reads will say so
+        pass

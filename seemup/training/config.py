@@ -1,0 +1,184 @@
+"""Training configuration: one flat record, resolved from recipe defaults < TOML file < command-line flags.
+
+The resolved record is saved beside the checkpoints (``config.json``) and inside every training state,
+so a run can be resumed or reproduced from its files alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from seemup.errors import UserError
+from seemup.models import get_spec
+
+SCALE = 4
+
+# Options that may differ between an interrupted run and its resumption without changing the result.
+RESUMABLE_OVERRIDES = frozenset({
+    "iters", "workers", "save_every", "val_every", "log_every", "keep_checkpoints", "quiet", "device",
+    "cache_dir", "val_data", "val_frames",
+})
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides what a training run computes (plus where it writes).
+
+    ``None`` means "the recipe default for this model", filled in by :func:`resolve_config`.
+    """
+
+    model: str = ""
+    data: list[str] = field(default_factory=list)
+    mode: str = "train"  # "train" (all parameters) or "finetune" (start from a backbone checkpoint)
+    weights: str | None = None  # initial weights: path or weight-set name
+    freeze_backbone: bool = False
+    init_spynet: str | None = None  # copy ``spynet.*`` from these weights (path or name) before training
+    run_dir: str | None = None
+    iters: int | None = None
+    batch_size: int | None = None  # per process
+    num_frames: int | None = None  # frames per sample (window models: the model's 2N+1)
+    patch_size: int = 64  # LR patch side; HR patch is SCALE times larger
+    hr_downscale: int = 1  # area-downscale video-file frames by this factor before they become HR
+    exclude_eval_clips: bool = True  # leave REDS4 / Vimeo-90K-T out of REDS / Vimeo layouts
+    lr: float | None = None
+    betas: tuple[float, float] = (0.9, 0.99)
+    weight_decay: float = 0.0
+    periods: list[int] | None = None
+    restart_weights: list[float] | None = None
+    eta_min: float = 1e-7
+    flow_lr_mul: float = 0.125
+    fix_flow_iters: int | None = None
+    charbonnier_eps: float = 1e-12
+    grad_clip: float = 0.0  # max global gradient norm; 0 = off
+    amp: bool | None = None  # None: on when training on CUDA
+    seed: int = 0
+    workers: int = 4
+    save_every: int = 5000
+    keep_checkpoints: int = 3  # training states kept on disk (exported weights are all kept)
+    val_every: int = 5000
+    val_data: str | None = None
+    val_frames: int = 30
+    log_every: int = 10
+    masks: str = "auto"  # mask source kind for SEEM models: auto | sam | classical
+    sam_checkpoint: str | None = None
+    teacher: str | None = None  # NAME or NAME:WEIGHTS
+    teacher_weight: float = 1.0
+    device: str = "auto"
+    cache_dir: str | None = None
+    quiet: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (tuples become lists)."""
+        out = dataclasses.asdict(self)
+        out["betas"] = list(self.betas)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a dict, rejecting unknown keys with a message naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(f"unknown training option(s): {', '.join(unknown)}")
+        values = dict(values)
+        if "betas" in values and values["betas"] is not None:
+            values["betas"] = tuple(float(b) for b in values["betas"])
+        if isinstance(values.get("data"), str):
+            values["data"] = [values["data"]]
+        return cls(**values)
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config; keys are the option names with ``-`` or ``_`` (``[train]`` table optional)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"cannot parse config file {path}: {exc}") from exc
+    if isinstance(raw.get("train"), dict) and len(raw) == 1:
+        raw = raw["train"]
+    return {k.replace("-", "_"): v for k, v in raw.items()}
+
+
+def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win; ``None`` values in a layer mean "not given" and are skipped."""
+    out = dict(base)
+    for layer in layers:
+        out.update({k: v for k, v in layer.items() if v is not None})
+    return out
+
+
+def resolve_config(cfg: TrainConfig) -> TrainConfig:
+    """Fill the recipe defaults that depend on the model (SEEM.md §5 and the backbones' BasicSR recipes).
+
+    BasicVSR (BasicSR ``train_BasicVSR_REDS.yml``): lr 2e-4, one cosine period over 300k iterations,
+    15 frames, SPyNet at lr x0.125 and frozen for 5000 iterations; batch 6 (SEEM paper).
+    EDVR (``train_EDVR_M_x4_SR_REDS.yml``): lr 4e-4, periods 50k/100k/150k/150k/150k (600k), batch 4.
+    """
+    if not cfg.model:
+        raise UserError("no model given (--model)")
+    try:
+        spec = get_spec(cfg.model)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    if spec.name == "bicubic":
+        raise UserError("the bicubic model has no parameters to train")
+    if cfg.mode not in ("train", "finetune"):
+        raise UserError(f"mode must be 'train' or 'finetune', got {cfg.mode!r}")
+    if cfg.freeze_backbone and not spec.uses_masks:
+        raise UserError(f"--freeze-backbone needs a SEEM model (e.g. {spec.name}-seem): {spec.name} is all backbone")
+    window = spec.kind == "window"
+    out = dataclasses.replace(cfg, model=spec.name)
+    if out.iters is None:
+        out.iters = 600_000 if window else 300_000
+    if out.lr is None:
+        out.lr = 4e-4 if window else 2e-4
+    if out.batch_size is None:
+        out.batch_size = 4 if window else 6
+    if window:
+        if out.num_frames not in (None, spec.num_frame):
+            raise UserError(f"{spec.name} sees exactly {spec.num_frame} frames; --num-frames {out.num_frames} "
+                            "does not fit")
+        out.num_frames = spec.num_frame
+    if out.periods is None:
+        if window and out.iters == 600_000:
+            out.periods = [50_000, 100_000, 150_000, 150_000, 150_000]
+        else:
+            out.periods = [out.iters]
+    if out.restart_weights is None:
+        out.restart_weights = [1.0] * len(out.periods)
+    if len(out.restart_weights) != len(out.periods):
+        raise UserError(f"{len(out.periods)} periods but {len(out.restart_weights)} restart weights")
+    if any(p <= 0 for p in out.periods):
+        raise UserError("scheduler periods must be positive")
+    if sum(out.periods) < out.iters:
+        raise UserError(f"scheduler periods cover {sum(out.periods)} iterations, fewer than --iters {out.iters}")
+    for name in ("iters", "batch_size", "patch_size", "hr_downscale", "save_every", "val_every", "log_every"):
+        if getattr(out, name) <= 0:
+            raise UserError(f"{name.replace('_', '-')} must be positive, got {getattr(out, name)}")
+    if out.workers < 0:
+        raise UserError("--workers must be >= 0")
+    if out.num_frames is not None and out.num_frames < 2 and not window:
+        raise UserError("recurrent models need at least 2 frames per sample (--num-frames)")
+    if out.masks not in ("auto", "sam", "classical"):
+        raise UserError(f"--masks must be auto, sam or classical, got {out.masks!r}")
+    if not out.data:
+        raise UserError("no training data given (--data PATH)")
+    if out.teacher_weight < 0:
+        raise UserError("--teacher-weight must be >= 0")
+    return out
+
+
+def save_config_json(cfg: TrainConfig, path: Path) -> None:
+    """Write the resolved config atomically (temp file + rename)."""
+    from .checkpoint import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n").encode())

@@ -1,0 +1,206 @@
+"""Building what a run needs before its first step: the resolved config, the networks, and the data."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch import nn
+
+from seemup.data.train_clips import Clip, ClipRef, default_train_cache_dir, discover_clips, open_clip
+from seemup.data.train_masks import ClipMasks, prepare_clip_masks
+from seemup.errors import UserError
+from seemup.models import CheckpointError, create_model, get_spec, load_weights, read_state_dict
+
+from .checkpoint import find_resume_state, load_state
+from .config import RESUMABLE_OVERRIDES, TrainConfig, load_toml, merge, resolve_config
+from .distributed import DistInfo, shard
+from .params import has_flow, is_flow
+
+DEFAULT_NUM_FRAMES = 15  # BasicSR's BasicVSR REDS recipe
+
+
+def build_config(options: dict[str, Any], config_file: str | None = None,
+                 resume: str | None = None) -> tuple[TrainConfig, dict[str, Any] | None, Path | None]:
+    """Resolve the run's config: recipe defaults < TOML file < flags, or the saved config when resuming.
+
+    When resuming, only options that cannot change the result (``RESUMABLE_OVERRIDES``) may differ from the
+    saved ones; anything else is refused, since the run would no longer be a continuation.
+    Returns (config, training state or None, state path or None).
+    """
+    given = merge({}, load_toml(config_file) if config_file else {}, options)
+    if resume is None:
+        cfg = TrainConfig.from_dict(merge(TrainConfig().to_dict(), given))
+        return resolve_config(cfg), None, None
+    path = find_resume_state(resume)
+    state = load_state(path)
+    saved = dict(state["config"])
+    changed = sorted(k for k, v in given.items() if k not in RESUMABLE_OVERRIDES and k in saved
+                     and _norm(v) != _norm(saved[k]))
+    if changed:
+        raise UserError("cannot change these options when resuming (the run would not be a continuation): "
+                        + ", ".join(f"{k} (saved {saved[k]!r}, given {given[k]!r})" for k in changed))
+    saved.update({k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES})
+    saved["run_dir"] = str(path.parent.parent)
+    cfg = resolve_config(TrainConfig.from_dict(saved))
+    if cfg.iters < state["iteration"]:
+        raise UserError(f"--iters {cfg.iters} is below the resumed iteration {state['iteration']}")
+    return cfg, state, path
+
+
+def _norm(v: Any) -> Any:
+    if isinstance(v, tuple | list):
+        return [_norm(x) for x in v]
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def default_run_dir(model: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{model}-{stamp}"
+
+
+def resolve_weight_file(model_name: str, weights: str | None) -> tuple[str, Path] | None:
+    """(weight-set name, file) for ``--weights`` (None: the model's default set, if it has one)."""
+    from seemup.weights import resolve_weights
+
+    info = resolve_weights(model_name, weights)
+    if info is None or info.path is None:
+        return None
+    return info.name, Path(info.path)
+
+
+def init_model(cfg: TrainConfig) -> tuple[nn.Module, TrainConfig, list[str]]:
+    """Create the student and load its starting weights; returns (model, config with defaults filled, notes)."""
+    model = create_model(cfg.model)
+    notes: list[str] = []
+    pretrained_flow = False
+    weights = cfg.weights
+    if cfg.mode == "finetune" or weights is not None:
+        found = resolve_weight_file(cfg.model, weights)
+        if found is None:
+            raise UserError(f"{cfg.model} has no default weights to fine-tune from: pass --weights PATH")
+        name, path = found
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                load_weights(model, path)
+        except CheckpointError as exc:
+            raise UserError(str(exc)) from exc
+        notes.extend(f"note: {w.message}" for w in caught)
+        weights = str(path) if name == path.stem else name
+        pretrained_flow = True
+        notes.append(f"initial weights: {name} ({path})")
+    if cfg.init_spynet is not None:
+        found = resolve_weight_file(cfg.model, cfg.init_spynet)
+        if found is None:
+            raise UserError(f"--init-spynet {cfg.init_spynet}: weights not found")
+        load_flow(model, found[1])
+        pretrained_flow = True
+        notes.append(f"SPyNet initialised from {found[0]} ({found[1]})")
+    fix = cfg.fix_flow_iters
+    if fix is None:
+        # BasicSR freezes a *pretrained* SPyNet while the rest warms up; a random one would only stay useless.
+        fix = 5000 if has_flow(model) and pretrained_flow and not cfg.freeze_backbone else 0
+    return model, dataclasses.replace(cfg, weights=weights, fix_flow_iters=fix), notes
+
+
+def load_flow(model: nn.Module, path: Path) -> None:
+    """Copy the ``spynet.*`` tensors of a checkpoint into ``model`` (shapes must match)."""
+    from seemup.models.checkpoint import _translate
+
+    own = model.state_dict()
+    state = read_state_dict(path)
+    flow = {}
+    for key, value in state.items():
+        k = _translate(key, set(own))
+        if is_flow(k):
+            flow[k] = value
+    wanted = [k for k in own if is_flow(k)]
+    missing = [k for k in wanted if k not in flow]
+    bad = [k for k in wanted if k in flow and flow[k].shape != own[k].shape]
+    if not wanted:
+        raise UserError(f"{type(model).__name__} has no SPyNet to initialise")
+    if missing or bad:
+        raise UserError(f"{path}: SPyNet tensors do not fit ({len(missing)} missing, {len(bad)} of another shape)")
+    model.load_state_dict(flow, strict=False)
+
+
+def build_teacher(spec_text: str, device: torch.device) -> tuple[nn.Module, str]:
+    """``NAME[:WEIGHTS]`` -> the teacher network in eval mode with gradients off, and its description."""
+    from seemup.weights import build_model
+
+    name, _, weights = spec_text.partition(":")
+    try:
+        teacher, info = build_model(name, weights or None)
+    except ValueError as exc:
+        raise UserError(f"--teacher {spec_text}: {exc}") from exc
+    except CheckpointError as exc:
+        raise UserError(f"--teacher {spec_text}: {exc}") from exc
+    teacher.requires_grad_(False)
+    desc = f"{get_spec(name).name} ({info.name if info else 'untrained'})"
+    if info is None:
+        raise UserError(f"--teacher {spec_text}: no weights (give NAME:WEIGHTS); an untrained teacher teaches noise")
+    return teacher.to(device).eval(), desc
+
+
+@dataclass
+class TrainData:
+    clips: list[Clip]
+    masks: list[ClipMasks] | None
+    mask_source: Any
+    num_frames: int
+
+
+def find_clips(paths: list[str], exclude_eval: bool) -> list[ClipRef]:
+    refs: list[ClipRef] = []
+    for p in paths:
+        refs.extend(discover_clips(p, exclude_eval))
+    return refs
+
+
+def default_num_frames(refs: list[ClipRef]) -> int:
+    """15 frames (BasicSR), or fewer when every clip is shorter (Vimeo-90K septuplets: 7)."""
+    longest = max((len(r.frames) if r.kind == "frames" else DEFAULT_NUM_FRAMES) for r in refs)
+    return min(DEFAULT_NUM_FRAMES, longest)
+
+
+def cache_root(cfg: TrainConfig) -> Path:
+    return Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_train_cache_dir()
+
+
+def make_mask_source(cfg: TrainConfig, device: torch.device):  # noqa: ANN201 - a seemup.masks MaskSource
+    from seemup.masks import CachedMasks, MaskCache, get_mask_source
+
+    return CachedMasks(get_mask_source(cfg.masks, cfg.sam_checkpoint, device=str(device), quiet=cfg.quiet),
+                       MaskCache())
+
+
+def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, device: torch.device, need_masks: bool,
+                 console: Console) -> TrainData:
+    """Open this rank's clips (decoding videos into the cache) and compute their masks when needed."""
+    mine = shard(refs, info)
+    cache = cache_root(cfg)
+    show = not cfg.quiet and info.is_main
+    clips: list[Clip] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, disable=not show, transient=True) as progress:
+        task = progress.add_task("decoding clips", total=len(mine))
+        for ref in mine:
+            progress.update(task, description=f"preparing {ref.name}")
+            clips.append(open_clip(ref, cfg.hr_downscale, cache))
+            progress.advance(task)
+        source = masks = None
+        if need_masks:
+            source = make_mask_source(cfg, device)
+            task = progress.add_task(f"masks ({source.id[:40]})", total=sum(c.num_frames for c in clips))
+            masks = [prepare_clip_masks(c, source, cache, lambda n: progress.advance(task, n)) for c in clips]
+    return TrainData(clips, masks, source, cfg.num_frames or 0)

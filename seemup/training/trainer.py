@@ -1,0 +1,261 @@
+"""The training loop of ``seemup train`` / ``seemup finetune``: resumable exactly, DDP-ready, AMP on CUDA."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from torch import nn
+from torch.utils.data import DataLoader
+
+from seemup.data.train_datasets import IterationSampler, SampleSpec, VideoTrainDataset, worker_init
+from seemup.errors import UserError
+from seemup.models import get_spec
+
+from .checkpoint import export_weights, prune_states, save_state, set_rng_states, state_path, weights_path
+from .config import TrainConfig, save_config_json
+from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
+from .losses import charbonnier
+from .params import count_parameters, param_groups, set_requires_grad
+from .progress import TrainLog, TrainProgress
+from .scheduler import CosineAnnealingRestartLR
+from .setup import build_teacher, cache_root, default_num_frames, default_run_dir, find_clips, init_model, prepare_data
+from .validate import Validator
+
+FINAL_WEIGHTS = "model_final.pth"
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or resumed-and-finished) run produced."""
+
+    run_dir: Path
+    iteration: int
+    weights: Path
+    total_params: int
+    trainable_params: int
+    last_loss: float | None
+    val_psnr: float | None
+    mask_source_id: str | None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    nb = device.type == "cuda"
+    out = {k: v.to(device, non_blocking=nb) for k, v in batch.items()}
+    out["lr"] = out["lr"].float().div_(255.0)
+    out["hr"] = out["hr"].float().div_(255.0)
+    return out
+
+
+class Trainer:
+    """Owns model, optimizer, scheduler and data of one process; :meth:`run` trains to ``cfg.iters``."""
+
+    def __init__(self, cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.dist, self.device = init_distributed(cfg.device)
+        self.main = self.dist.is_main
+        seed_everything(cfg.seed)
+        spec = get_spec(cfg.model)
+        self.window = spec.kind == "window"
+
+        model, cfg, notes = init_model(cfg)
+        refs = find_clips(cfg.data, cfg.exclude_eval_clips)
+        if cfg.num_frames is None:
+            cfg = dataclasses.replace(cfg, num_frames=default_num_frames(refs))
+        if cfg.run_dir is None:
+            cfg = dataclasses.replace(cfg, run_dir=str(default_run_dir(cfg.model)))
+        if cfg.amp is None:
+            cfg = dataclasses.replace(cfg, amp=self.device.type == "cuda")
+        self.cfg = cfg
+        self.run_dir = Path(cfg.run_dir)
+        self.amp = bool(cfg.amp) and self.device.type == "cuda"
+
+        if state is not None:
+            model.load_state_dict(state["model"])
+        self.model = model.to(self.device).train()
+        self.uses_masks = bool(getattr(model, "uses_masks", False))
+        self.total_params, self.trainable_params = count_parameters(model, cfg.freeze_backbone)
+
+        self.teacher: nn.Module | None = None
+        if cfg.teacher:
+            self.teacher, desc = build_teacher(cfg.teacher, self.device)
+            tspec = get_spec(cfg.teacher.partition(":")[0])
+            if tspec.kind != spec.kind or (self.window and tspec.num_frame != spec.num_frame):
+                raise UserError(f"teacher {tspec.name} ({tspec.kind}) does not produce what {spec.name} does")
+            notes.append(f"teacher: {desc}, weight {cfg.teacher_weight}")
+        teacher_masks = bool(self.teacher is not None and getattr(self.teacher, "uses_masks", False))
+
+        self.data = prepare_data(cfg, refs, self.dist, self.device, self.uses_masks or teacher_masks, self.console)
+        self.mask_source_id = self.data.mask_source.id if self.data.mask_source is not None else None
+        if state is not None and state.get("mask_source_id") != self.mask_source_id:
+            raise UserError(f"the run was trained with masks {state.get('mask_source_id')!r} but now gets "
+                            f"{self.mask_source_id!r}: pass the same --masks / --sam-checkpoint to resume")
+        try:
+            self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
+                                             cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks)
+        except ValueError as exc:
+            raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
+
+        self.validator = None
+        if cfg.val_data and self.main:
+            self.validator = Validator(cfg.val_data, hr_downscale=cfg.hr_downscale, cache_dir=cache_root(cfg),
+                                       max_frames=cfg.val_frames, mask_source=self.data.mask_source,
+                                       window=spec.num_frame if self.window else None)
+
+        self.iteration = 0 if state is None else int(state["iteration"])
+        self.flow_frozen = self.iteration < cfg.fix_flow_iters
+        set_requires_grad(self.model, cfg.freeze_backbone, self.flow_frozen)
+        self.optimizer = torch.optim.Adam(param_groups(self.model, cfg.lr, cfg.freeze_backbone, cfg.flow_lr_mul),
+                                          lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        self.scheduler = CosineAnnealingRestartLR(self.optimizer, cfg.periods, cfg.restart_weights, cfg.eta_min)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        if state is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            if state.get("scaler") is not None:
+                self.scaler.load_state_dict(state["scaler"])
+            set_rng_states(state["rng"])
+        self.net = wrap_ddp(self.model, self.dist, self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.notes = notes
+
+    # -- one step ----------------------------------------------------------------------------------------------
+    def _set_flow_frozen(self, frozen: bool) -> None:
+        """Freeze / unfreeze SPyNet; DDP is rebuilt because it tracks the parameters that need gradients."""
+        self.flow_frozen = frozen
+        set_requires_grad(self.model, self.cfg.freeze_backbone, frozen)
+        self.net = wrap_ddp(self.model, self.dist, self.device)
+
+    def step(self, batch: dict[str, torch.Tensor]) -> float:
+        """One optimisation step on one batch; returns the loss."""
+        cfg = self.cfg
+        if self.flow_frozen and self.iteration >= cfg.fix_flow_iters:
+            self._set_flow_frozen(False)
+        b = _to_device(batch, self.device)
+        masks = b.get("masks")
+        with torch.autocast(self.device.type, enabled=self.amp):
+            out = self.net(b["lr"], masks if self.uses_masks else None)
+            loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
+            if self.teacher is not None and cfg.teacher_weight > 0:
+                with torch.no_grad():
+                    target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None)
+                loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            params = [p for p in self.model.parameters() if p.requires_grad]
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.iteration += 1
+        value = float(loss.detach())
+        if not np.isfinite(value) and not self.amp:
+            raise UserError(f"loss became {value} at iteration {self.iteration}: lower --lr or set --grad-clip")
+        return value
+
+    # -- saving ------------------------------------------------------------------------------------------------
+    def save(self) -> Path:
+        """Training state + exported weights for the current iteration (main process only)."""
+        cfg_dict = self.cfg.to_dict()
+        save_state(state_path(self.run_dir, self.iteration), model=self.model, optimizer=self.optimizer,
+                   scheduler=self.scheduler, scaler=self.scaler if self.amp else None, iteration=self.iteration,
+                   config=cfg_dict, mask_source_id=self.mask_source_id)
+        out = weights_path(self.run_dir, self.iteration)
+        export_weights(out, self.model, model_name=self.cfg.model, mask_source_id=self.mask_source_id,
+                       config=cfg_dict, iteration=self.iteration)
+        prune_states(self.run_dir, self.cfg.keep_checkpoints)
+        return out
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        loader = DataLoader(
+            self.dataset, batch_size=cfg.batch_size,
+            sampler=IterationSampler(self.iteration, cfg.iters, cfg.batch_size),
+            num_workers=cfg.workers, pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
+            prefetch_factor=4 if cfg.workers > 0 else None, persistent_workers=False, drop_last=False,
+        )
+        log = None
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config_json(cfg, self.run_dir / "config.json")
+            log = TrainLog(self.run_dir / "train_log.csv", self.iteration)
+            self._print_header()
+        last_loss = val_psnr = None
+        window_losses: list[float] = []
+        start_time = time.monotonic()
+        try:
+            with TrainProgress(cfg.iters, self.iteration, quiet=cfg.quiet or not self.main,
+                               console=self.console) as progress:
+                for batch in loader:
+                    window_losses.append(self.step(batch))
+                    it = self.iteration
+                    psnr_now = None
+                    if it % cfg.log_every == 0 or it == cfg.iters:
+                        last_loss = mean_across_ranks(float(np.mean(window_losses)), self.dist, self.device)
+                        window_losses.clear()
+                    if self.validator is not None and (it % cfg.val_every == 0 or it == cfg.iters):
+                        psnr_now = val_psnr = self.validator.run(self.model, self.device, self.amp)
+                    if self.main and (it % cfg.log_every == 0 or it == cfg.iters or psnr_now is not None):
+                        log.write(iteration=it, loss=f"{last_loss:.6f}" if last_loss is not None else None,
+                                  lr=f"{self.optimizer.param_groups[0]['lr']:.4e}",
+                                  val_psnr=f"{psnr_now:.4f}" if psnr_now is not None else None,
+                                  it_per_s=f"{progress.rate(it):.3f}",
+                                  elapsed_s=f"{time.monotonic() - start_time:.1f}")
+                    if self.main and (it % cfg.save_every == 0 or it == cfg.iters):
+                        self.save()
+                    progress.update(it, last_loss, psnr_now)
+        finally:
+            if log is not None:
+                log.close()
+        final = self.run_dir / FINAL_WEIGHTS
+        if self.main:
+            export_weights(final, self.model, model_name=cfg.model, mask_source_id=self.mask_source_id,
+                           config=cfg.to_dict(), iteration=self.iteration)
+        return TrainResult(self.run_dir, self.iteration, final, self.total_params, self.trainable_params,
+                           last_loss, val_psnr, self.mask_source_id)
+
+    def _print_header(self) -> None:
+        if self.cfg.quiet:
+            return
+        c, cfg = self.console, self.cfg
+        c.print(f"model {cfg.model}: {self.total_params:,} parameters, {self.trainable_params:,} trainable"
+                + (" (backbone frozen: f_r + SEEM blocks only)" if cfg.freeze_backbone else ""))
+        for note in self.notes:
+            c.print(note)
+        clips = len(self.data.clips)
+        c.print(f"data: {clips} clip(s) on this process, {cfg.num_frames} frames x {cfg.patch_size}px LR patches, "
+                f"batch {cfg.batch_size} x {self.dist.world_size} process(es), device {self.device}"
+                + (", mixed precision" if self.amp else ""))
+        if self.mask_source_id:
+            c.print(f"masks: {self.mask_source_id}")
+        if cfg.fix_flow_iters and self.iteration < cfg.fix_flow_iters:
+            c.print(f"SPyNet frozen until iteration {cfg.fix_flow_iters}, then trained at lr x{cfg.flow_lr_mul}")
+        c.print(f"run directory: {self.run_dir} (start at iteration {self.iteration} of {cfg.iters})")
+
+
+def train(cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> TrainResult:
+    """Train (or resume) a run and return what it produced; tears the process group down afterwards."""
+    try:
+        return Trainer(cfg, state, console).run()
+    finally:
+        shutdown_distributed()
+
+
+__all__ = ["DistInfo", "FINAL_WEIGHTS", "TrainResult", "Trainer", "train"]
