@@ -1,9 +1,82 @@
-"""`seemup upscale`."""
+"""`seemup upscale IN OUT`: x4 video super-resolution of a video file or frame folder."""
 
-from .app import app, not_implemented
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .app import app
+
+_HELP = {
+    "input": "Input video file, or a folder of png/jpg frames.",
+    "output": "Output video (.mp4, .mkv, .mov, .webm, ...) or a folder name for PNG frames.",
+    "model": "Registered model name (see `seemup weights list`): basicvsr, basicvsr-lite, edvr-m, ..., bicubic.",
+    "weights": "Weights file or weight-set name (default: the model's default set).",
+    "scale": "Upscaling factor; only 4 is supported.",
+    "chunk": "Frames per temporal chunk for recurrent models (default: sized for the device's memory).",
+    "overlap": "Context frames on each side of a chunk (computed, then dropped from the output).",
+    "tile": "Spatial tile size in input pixels (0: whole frames; on CUDA an out-of-memory retries smaller).",
+    "tile_overlap": "Overlap between tiles in input pixels (blended).",
+    "device": "auto, cpu, cuda or cuda:N.",
+    "fp32": "Full precision on CUDA (default there: fp16 autocast).",
+    "codec": "Video encoder (libx264/h264, libx265/hevc, libvpx-vp9, libsvtav1, ffv1, ...).",
+    "crf": "Constant rate factor (quality; lower is better).",
+    "preset": "Encoder speed preset (x264/x265).",
+    "force": "Overwrite an existing output (or discard an interrupted run of it).",
+    "resume": "Continue an interrupted run of the same output from its last finished chunk.",
+    "quiet": "No progress bar or notices; only the summary.",
+    "mask_source": "Masks for SEEM models: auto (SAM if a checkpoint is found, else classical), sam, classical.",
+    "sam_checkpoint": "SAM checkpoint (.pth) for the masks.",
+    "cache_dir": "Mask cache folder (default: $SEEMUP_CACHE_DIR, else ~/.cache/seemup/masks).",
+    "fps": "Frame rate of a frame-folder input (e.g. 24, 30000/1001; default 25).",
+}
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def upscale() -> None:
-    """(not implemented yet)"""
-    not_implemented("upscale")
+@app.command()
+def upscale(
+    input: Path = typer.Argument(..., help=_HELP["input"]),
+    output: Path = typer.Argument(..., help=_HELP["output"]),
+    model: str = typer.Option("basicvsr", "--model", "-m", help=_HELP["model"]),
+    weights: str | None = typer.Option(None, "--weights", "-w", help=_HELP["weights"]),
+    scale: int = typer.Option(4, "--scale", help=_HELP["scale"]),
+    chunk: int | None = typer.Option(None, "--chunk", help=_HELP["chunk"]),
+    overlap: int = typer.Option(8, "--overlap", help=_HELP["overlap"]),
+    tile: int = typer.Option(0, "--tile", help=_HELP["tile"]),
+    tile_overlap: int = typer.Option(16, "--tile-overlap", help=_HELP["tile_overlap"]),
+    device: str = typer.Option("auto", "--device", help=_HELP["device"]),
+    fp32: bool = typer.Option(False, "--fp32", help=_HELP["fp32"]),
+    codec: str = typer.Option("libx264", "--codec", help=_HELP["codec"]),
+    crf: int = typer.Option(18, "--crf", help=_HELP["crf"]),
+    preset: str = typer.Option("medium", "--preset", help=_HELP["preset"]),
+    force: bool = typer.Option(False, "--force", "-f", help=_HELP["force"]),
+    resume: bool = typer.Option(False, "--resume", help=_HELP["resume"]),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_HELP["quiet"]),
+    mask_source: str = typer.Option("auto", "--mask-source", help=_HELP["mask_source"]),
+    sam_checkpoint: Path | None = typer.Option(None, "--sam-checkpoint", help=_HELP["sam_checkpoint"]),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=_HELP["cache_dir"]),
+    fps: str | None = typer.Option(None, "--fps", help=_HELP["fps"]),
+) -> None:
+    """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM); resumable, never half-writes OUT."""
+    from fractions import Fraction
+
+    from rich.console import Console
+
+    from seemup.errors import UserError
+    from seemup.pipeline import NullProgress, RichProgress, UpscaleOptions, upscale_video
+
+    rate = None
+    if fps is not None:
+        try:
+            rate = Fraction(fps)
+        except (ValueError, ZeroDivisionError):
+            raise UserError(f"--fps {fps!r} is not a number or fraction") from None
+    options = UpscaleOptions(
+        model=model, weights=weights, scale=scale, chunk=chunk, overlap=overlap, tile=tile, tile_overlap=tile_overlap,
+        device=device, fp32=fp32, codec=codec, crf=crf, preset=preset, force=force, resume=resume, quiet=quiet,
+        mask_source=mask_source, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=rate,
+    )
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    progress = NullProgress() if quiet else RichProgress(console=err)
+    result = upscale_video(input, output, options, progress=progress, log=None if quiet else err.print)
+    print(result.summary())

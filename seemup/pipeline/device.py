@@ -1,0 +1,75 @@
+"""Device choice and what it implies: precision, a default chunk length, and a CPU run-time estimate."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from seemup.errors import UserError
+
+# Measured with the full BasicVSR (64 features, 30 blocks) on one CPU core at 320x180 input.
+CPU_SECONDS_PER_FRAME_320x180 = 4.6
+CPU_ESTIMATE_PIXELS = 320 * 180
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA if available else CPU; ``cpu``; ``cuda`` / ``cuda:N`` (checked to exist)."""
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name}: CUDA is not available on this machine (use --device cpu)")
+        index = 0
+        if ":" in name:
+            try:
+                index = int(name.split(":", 1)[1])
+            except ValueError:
+                raise UserError(f"bad device {name!r}: use cuda:N with N a number") from None
+        count = torch.cuda.device_count()
+        if not 0 <= index < count:
+            raise UserError(f"--device {name}: there are {count} CUDA device(s) (cuda:0..cuda:{count - 1})")
+        return torch.device("cuda", index)
+    raise UserError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)")
+
+
+def bytes_per_frame(h: int, w: int, num_feat: int, element_size: int) -> int:
+    """Rough working memory one frame adds to a recurrent chunk: stored features, flows, inputs, outputs."""
+    stored = (num_feat + 2 + 2 + 3) * h * w * element_size  # backward features, two flows, the frame
+    output = 3 * 16 * h * w * 4
+    return stored + output
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for the job on ``device`` (CUDA: free device memory; CPU: available RAM)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not on Linux
+        return 4 * 1024**3
+
+
+def default_chunk(device: torch.device, h: int, w: int, num_feat: int, fp16: bool) -> int:
+    """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 100.
+
+    Longer chunks give the recurrence more context and waste less work on overlap, until memory runs out.
+    CPU runs cap at 30: they are slow anyway and a chunk is also the unit of --resume.
+    """
+    size = 2 if fp16 else 4
+    # the transient of reconstructing one output frame (64-channel maps at 2x and 4x) comes on top
+    transient = 64 * 16 * h * w * size * 2
+    budget = available_memory(device) // 4 - transient
+    fit = budget // max(1, bytes_per_frame(h, w, num_feat, size))
+    cap = 100 if device.type == "cuda" else 30
+    return int(max(8, min(cap, fit)))
+
+
+def cpu_estimate_seconds(width: int, height: int, num_frames: int) -> float:
+    """Expected seconds for the full BasicVSR on CPU (scaled by pixels from the measured 320x180 rate)."""
+    per_frame = CPU_SECONDS_PER_FRAME_320x180 * (width * height) / CPU_ESTIMATE_PIXELS
+    return per_frame * num_frames

@@ -1,0 +1,101 @@
+"""Running a x4 network on uint8 frames: tensors, padding, precision, tiles, and CUDA out-of-memory retries."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seemup.errors import UserError
+
+SCALE = 4
+MIN_TILE = 16
+
+
+@dataclass
+class ModelRunner:
+    """Calls ``model`` on frames; remembers a tile size that CUDA memory forced on it.
+
+    ``multiple``: the network needs h, w divisible by it (EDVR: 4); inputs are edge-padded, outputs cropped.
+    """
+
+    model: nn.Module
+    device: torch.device
+    fp16: bool = False
+    tile: int | None = None
+    tile_overlap: int = 16
+    multiple: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
+        """[..., h, w, 3] uint8 -> [..., 3, h, w] float in [0,1] on the device."""
+        t = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
+        return t.movedim(-1, -3).float().div_(255.0)
+
+    @staticmethod
+    def _to_uint8(x: torch.Tensor) -> np.ndarray:
+        """[..., 3, H, W] float -> [..., H, W, 3] uint8 (rounded like BasicSR's tensor2img)."""
+        return x.float().clamp_(0, 1).mul_(255.0).round_().to(torch.uint8).movedim(-3, -1).cpu().numpy()
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % self.multiple, (-w) % self.multiple
+        if ph or pw:
+            lead = x.shape[:-3]
+            x = F.pad(x.reshape(-1, *x.shape[-3:]), (0, pw, 0, ph), mode="replicate").reshape(*lead, *x.shape[-3:-2],
+                                                                                                h + ph, w + pw)
+        return x, ph, pw
+
+    def _call(self, lr: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+        autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if self.fp16 and self.device.type == "cuda"
+                    else contextlib.nullcontext())
+        with autocast:
+            return self.model(lr, masks) if masks is not None else self.model(lr)
+
+    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+        """The network's output for ``lr`` [B,T,3,h,w], padded/tiled as needed, cropped back to 4h x 4w."""
+        from .tiling import tiled_forward
+
+        h, w = lr.shape[-2:]
+        lr, ph, pw = self._pad(lr)
+        if masks is not None:
+            masks, _, _ = self._pad(masks)
+        while True:
+            try:
+                with torch.inference_mode():
+                    if self.tile:
+                        out = tiled_forward(self._call, lr, masks, self.tile, self.tile_overlap, SCALE, self.multiple)
+                    else:
+                        out = self._call(lr, masks)
+                break
+            except torch.OutOfMemoryError:
+                if self.device.type != "cuda":
+                    raise
+                torch.cuda.empty_cache()
+                size = max(lr.shape[-2:])
+                new = (self.tile or size) // 2
+                if new < MIN_TILE:
+                    raise UserError(f"out of GPU memory even with {MIN_TILE}px tiles; try a smaller --chunk "
+                                    "or --device cpu") from None
+                self.notes.append(f"CUDA out of memory: tile size {self.tile or 'off'} -> {new}")
+                self.tile = new
+        return out[..., : h * SCALE, : w * SCALE]
+
+    def run(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+        """``frames`` [B,T,h,w,3] uint8 (``masks`` [B,T,M,h,w]) -> network output as uint8 (…,4h,4w,3)."""
+        with torch.inference_mode():
+            lr = self._to_tensor(frames)
+            m = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(self.device).float()
+            return self._to_uint8(self.forward(lr, m))
+
+    def run_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
+        """A clip [T,h,w,3] -> [T,4h,4w,3]; a single frame is doubled (the recurrence needs two)."""
+        t = frames.shape[0]
+        if t == 1:
+            frames = np.concatenate([frames, frames])
+            masks = None if masks is None else np.concatenate([masks, masks])
+        return self.run(frames[None], None if masks is None else masks[None])[0, :t]

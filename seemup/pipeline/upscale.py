@@ -1,0 +1,342 @@
+"""The upscale job: stream frames in, run the network chunk by chunk, write resumable segments, assemble.
+
+Memory is bounded by the chunk (plus context) whatever the video's length; the output appears only when
+complete, and an interrupted job continues from its last finished chunk with ``resume``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seemup.errors import UserError
+from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
+from seemup.video.atomic import check_target, commit, is_frame_dir_target
+
+from .device import cpu_estimate_seconds, default_chunk, resolve_device
+from .prefetch import Prefetcher
+from .progress import NullProgress, ProgressSink
+from .runner import MIN_TILE, SCALE, ModelRunner
+from .schedule import Chunk, plan_chunks, window_context, window_indices
+from .state import JobState, open_job
+
+FULL_BASICVSR = ("basicvsr", "basicvsr-seem")
+
+
+@dataclass
+class UpscaleOptions:
+    """Everything ``seemup upscale`` can be told (defaults as on the command line)."""
+
+    model: str = "basicvsr"
+    weights: str | Path | None = None
+    scale: int = 4
+    chunk: int | None = None  # None: sized for the device
+    overlap: int = 8
+    tile: int | None = None  # LR pixels; None/0: whole frames
+    tile_overlap: int = 16
+    device: str = "auto"
+    fp32: bool = False
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    force: bool = False
+    resume: bool = False
+    quiet: bool = False
+    mask_source: str = "auto"
+    sam_checkpoint: Path | None = None
+    cache_dir: Path | None = None
+    fps: Fraction | None = None  # frame rate of a frame-folder input (default 25)
+
+    def validate(self) -> None:
+        """One clear error for a bad value, before any work starts."""
+        if self.scale != SCALE:
+            raise UserError(f"--scale {self.scale} is not supported: the models upscale x4 only")
+        if self.chunk is not None and self.chunk < 1:
+            raise UserError(f"--chunk must be at least 1, got {self.chunk}")
+        if self.overlap < 0:
+            raise UserError(f"--overlap must be 0 or more, got {self.overlap}")
+        if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:
+            raise UserError(f"--tile must be 0 (off) or at least {MIN_TILE}, got {self.tile}")
+        if self.tile_overlap < 0:
+            raise UserError(f"--tile-overlap must be 0 or more, got {self.tile_overlap}")
+        if self.tile and self.tile_overlap * 2 > self.tile:
+            raise UserError(f"--tile-overlap {self.tile_overlap} must be at most half of --tile {self.tile}")
+        self.encode_settings().validate()
+
+    def encode_settings(self) -> EncodeSettings:
+        return EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset)
+
+
+@dataclass
+class UpscaleResult:
+    """What was done, for the summary line(s)."""
+
+    output: Path
+    model: str
+    weights: str | None
+    device: str
+    precision: str
+    in_size: tuple[int, int]
+    out_size: tuple[int, int]
+    frames: int
+    computed_frames: int
+    seconds: float
+    chunk: int
+    overlap: int
+    tile: int | None
+    resumed_from: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.computed_frames / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """A short human summary (model, device, size in -> out, frames, time, speed, pads/crops, notes)."""
+        w = f" ({self.weights})" if self.weights else ""
+        tile = f", tile {self.tile}" if self.tile else ""
+        resumed = f", resumed at frame {self.resumed_from}" if self.resumed_from else ""
+        line = (f"{self.output}: {self.model}{w} on {self.device} {self.precision}, "
+                f"{self.in_size[0]}x{self.in_size[1]} -> {self.out_size[0]}x{self.out_size[1]}, {self.frames} frames "
+                f"in {self.seconds:.1f} s ({self.fps:.2f} fps), chunk {self.chunk} overlap {self.overlap}{tile}"
+                f"{resumed}")
+        return "\n".join([line, *(f"  note: {n}" for n in self.notes)])
+
+
+def _fingerprint(opts: UpscaleOptions, model_name: str, weights: Path | None, mask_id: str | None, info: VideoInfo,
+                 device: torch.device, fp16: bool, chunk: int, overlap: int, tile: int | None,
+                 frame_dir_out: bool) -> dict:
+    wstat = weights.stat() if weights is not None else None
+    istat = info.path.stat()
+    return {
+        "input": str(info.path.resolve()), "input_size": istat.st_size if not info.is_frame_dir else None,
+        "input_mtime_ns": istat.st_mtime_ns, "num_frames": info.num_frames, "fps": str(info.fps),
+        "model": model_name, "weights": str(weights) if weights else None,
+        "weights_size": wstat.st_size if wstat else None, "mask_source": mask_id,
+        "device": device.type, "fp16": fp16, "chunk": chunk, "overlap": overlap, "tile": tile,
+        "tile_overlap": opts.tile_overlap, "output": "png" if frame_dir_out else "video",
+        "codec": None if frame_dir_out else [opts.codec, opts.crf, opts.preset],
+    }
+
+
+def _human_seconds(s: float) -> str:
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 5400:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def upscale_video(
+    input: str | Path,
+    output: str | Path,
+    options: UpscaleOptions | None = None,
+    *,
+    progress: ProgressSink | None = None,
+    log: Callable[[str], None] | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> UpscaleResult:
+    """Upscale ``input`` (video file or frame folder) x4 into ``output`` (video file or PNG folder).
+
+    ``log`` receives notices (estimates, hints); ``on_chunk(k)`` runs after chunk ``k`` is safely on disk
+    (tests interrupt there). Bad input or options raise :class:`UserError`.
+    """
+    opts = options or UpscaleOptions()
+    opts.validate()
+    progress = progress or NullProgress()
+    say = log or (lambda _msg: None)
+    src, dst = Path(input), Path(output)
+    frame_dir_out = is_frame_dir_target(dst)
+    if src.exists() and dst.exists() and src.resolve() == dst.resolve():
+        raise UserError("output must not be the input")
+    info = probe(src, fps=opts.fps)
+    check_target(dst, opts.force)
+
+    from seemup.models import get_spec
+
+    try:
+        spec = get_spec(opts.model)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if spec.name == "bicubic" and opts.weights is not None:
+        raise UserError("the bicubic model has no weights; drop --weights")
+    device = resolve_device(opts.device)
+    fp16 = device.type == "cuda" and not opts.fp32
+    notes: list[str] = []
+
+    # frames of a video output keep their stored orientation; the rotation is carried over as metadata
+    autorotate = frame_dir_out or info.rotation == 0
+    width, height = info.display_size if autorotate else (info.width, info.height)
+    if not autorotate:
+        notes.append(f"display rotation {info.rotation} degrees kept")
+    if spec.name in FULL_BASICVSR and not torch.cuda.is_available():
+        est = cpu_estimate_seconds(width, height, info.num_frames)
+        say(f"no CUDA device: {spec.name} on CPU needs about {est / info.num_frames:.1f} s per frame here "
+            f"(~{_human_seconds(est)} for {info.num_frames} frames of {width}x{height}); "
+            "--model basicvsr-lite is several times faster")
+
+    masker = None
+    if spec.uses_masks:
+        from seemup.masks import CachedMasks, MaskCache, get_mask_source
+
+        source = get_mask_source(opts.mask_source, sam_checkpoint=opts.sam_checkpoint, device=str(device),
+                                 quiet=opts.quiet)
+        masker = CachedMasks(source, MaskCache(opts.cache_dir))
+
+    from seemup.weights import build_model
+
+    model, winfo = build_model(spec.name, opts.weights, mask_source_id=masker.id if masker else None)
+    model = model.to(device)
+    if winfo is not None:
+        notes += list(winfo.notes)
+
+    window = spec.num_frame if spec.kind == "window" else None
+    num_feat = int(spec.config.get("num_feat", 64))
+    if window:
+        chunk = opts.chunk or 16
+        overlap = window_context(window)
+    else:
+        chunk = opts.chunk or default_chunk(device, height, width, num_feat, fp16)
+        overlap = 0 if spec.name == "bicubic" else opts.overlap  # frame-by-frame: context would be wasted work
+    tile = opts.tile or None
+    plan = plan_chunks(info.num_frames, chunk, overlap)
+    multiple = 4 if window else 1
+    if window and (width % 4 or height % 4):
+        notes.append(f"input edge-padded to {width + (-width) % 4}x{height + (-height) % 4} for {spec.name} "
+                     "(cropped back)")
+    runner = ModelRunner(model, device, fp16=fp16, tile=tile, tile_overlap=opts.tile_overlap, multiple=multiple)
+    weights_path = winfo.path if winfo else None
+    fingerprint = _fingerprint(opts, spec.name, weights_path, masker.id if masker else None, info, device, fp16,
+                               chunk, overlap, tile, frame_dir_out)
+    job = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
+    if opts.resume and job.done:
+        say(f"resuming {dst}: {job.done}/{len(plan)} chunks already done")
+    settings = opts.encode_settings()
+    seg_suffix = segment_suffix(settings.resolved_codec())
+    out_w, out_h = width * SCALE, height * SCALE
+    resumed_from = plan[job.done].out_start if job.done < len(plan) else info.num_frames
+
+    t0 = time.perf_counter()
+    computed = 0
+    try:
+        if job.done < len(plan):
+            computed = _run_chunks(info, plan, job, runner, masker, window, autorotate, (out_w, out_h), settings,
+                                   seg_suffix, frame_dir_out, progress, on_chunk)
+        _assemble(job, plan, dst, info, settings, seg_suffix, frame_dir_out, autorotate, opts.force, notes)
+    except BaseException as exc:
+        if job.done == 0:
+            job.discard()
+        else:
+            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+            say(f"{what}: {job.done}/{len(plan)} chunks kept in {job.dir}; rerun with --resume to continue")
+        raise
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - t0
+    job.discard()
+    notes += runner.notes
+    return UpscaleResult(
+        output=dst, model=spec.name, weights=winfo.name if winfo else None, device=str(device),
+        precision="fp16" if fp16 else "fp32", in_size=(width, height), out_size=(out_w, out_h),
+        frames=info.num_frames, computed_frames=computed, seconds=seconds, chunk=chunk, overlap=overlap,
+        tile=runner.tile, resumed_from=resumed_from if job.done and resumed_from else 0, notes=notes,
+    )
+
+
+def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: ModelRunner, masker, window: int | None,
+                autorotate: bool, out_size: tuple[int, int], settings: EncodeSettings, seg_suffix: str,
+                frame_dir_out: bool, progress: ProgressSink, on_chunk: Callable[[int], None] | None) -> int:
+    """Compute chunks ``job.done`` .. end; returns the number of frames computed."""
+    first = plan[job.done]
+    reader = read_frames(info.path, info=info, autorotate=autorotate, start=first.in_start)
+    depth = max(4, min(32, first.in_end - first.in_start))
+    prefetch = Prefetcher(reader, depth=depth, closer=reader.close)
+    frames_iter = iter(prefetch)
+    buf: dict[int, np.ndarray] = {}
+    mbuf: dict[int, np.ndarray] = {}
+    next_index = first.in_start
+    computed = 0
+    progress.start(info.num_frames, completed=first.out_start)
+    try:
+        for chunk in plan[job.done:]:
+            while next_index < chunk.in_end:
+                try:
+                    buf[next_index] = next(frames_iter)
+                except StopIteration:
+                    raise UserError(f"{info.path}: ended after {next_index} of {info.num_frames} frames") from None
+                next_index += 1
+            for i in [i for i in buf if i < chunk.in_start]:
+                del buf[i]
+                mbuf.pop(i, None)
+            if masker is not None:
+                need = [i for i in range(chunk.in_start, chunk.in_end) if i not in mbuf]
+                if need:
+                    for i, m in zip(need, masker.batch([buf[i] for i in need]), strict=True):
+                        mbuf[i] = m
+            if window:
+                out = _window_chunk(runner, chunk, buf, mbuf if masker else None, info.num_frames, window)
+            else:
+                idx = range(chunk.in_start, chunk.in_end)
+                lr = np.stack([buf[i] for i in idx])
+                masks = np.stack([mbuf[i] for i in idx]) if masker is not None else None
+                sr = runner.run_recurrent(lr, masks)
+                out = sr[chunk.out_start - chunk.in_start: chunk.out_end - chunk.in_start]
+            _write_chunk(job, chunk, out, out_size, info.fps, settings, seg_suffix, frame_dir_out)
+            job.mark_done(chunk.index)
+            computed += chunk.size
+            progress.advance(chunk.size)
+            if on_chunk is not None:
+                on_chunk(chunk.index)
+    finally:
+        prefetch.close()
+        reader.close()
+    return computed
+
+
+def _window_chunk(runner: ModelRunner, chunk: Chunk, buf: dict[int, np.ndarray], mbuf: dict[int, np.ndarray] | None,
+                  num_frames: int, window: int) -> np.ndarray:
+    """Each output frame of ``chunk`` from its 2N+1 neighbourhood; a few centres per network call on CUDA."""
+    batch = 4 if runner.device.type == "cuda" else 1
+    outs = []
+    centres = list(range(chunk.out_start, chunk.out_end))
+    for s in range(0, len(centres), batch):
+        group = [window_indices(c, num_frames, window) for c in centres[s:s + batch]]
+        lr = np.stack([np.stack([buf[i] for i in g]) for g in group])
+        masks = np.stack([np.stack([mbuf[i] for i in g]) for g in group]) if mbuf is not None else None
+        outs.append(runner.run(lr, masks))
+    return np.concatenate(outs)
+
+
+def _write_chunk(job: JobState, chunk: Chunk, frames: np.ndarray, size: tuple[int, int], fps: Fraction,
+                 settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool) -> None:
+    if frame_dir_out:
+        writer = FrameWriter(job.frames_dir, size[0], size[1], fps, atomic=False, start_number=chunk.out_start)
+    else:
+        writer = FrameWriter(job.segment(chunk.index, seg_suffix), size[0], size[1], fps, settings=settings,
+                             force=True)
+    with writer:
+        for f in frames:
+            writer.write(f)
+
+
+def _assemble(job: JobState, plan: list[Chunk], dst: Path, info: VideoInfo, settings: EncodeSettings,
+              seg_suffix: str, frame_dir_out: bool, autorotate: bool, force: bool, notes: list[str]) -> None:
+    """Put the finished chunks together at ``dst`` (atomically)."""
+    if frame_dir_out:
+        n = len(list(job.frames_dir.glob("*.png")))
+        if n != info.num_frames:
+            raise UserError(f"partial output in {job.dir} has {n} of {info.num_frames} frames; rerun with --force")
+        commit(job.frames_dir, dst, force)
+        return
+    segments = [job.segment(c.index, seg_suffix) for c in plan]
+    missing = [s.name for s in segments if not s.is_file()]
+    if missing:
+        raise UserError(f"partial output in {job.dir} lacks {', '.join(missing[:3])}; rerun with --force")
+    notes += join_segments(segments, dst, info.fps, source=None if info.is_frame_dir else info,
+                           rotation=0 if autorotate else info.rotation, force=force)
