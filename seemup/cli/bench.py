@@ -1,9 +1,101 @@
-"""`seemup bench`."""
+"""`seemup bench`: PSNR/SSIM of models on Vid4 / REDS4 / Vimeo-90K-T or your own clips, the papers' way."""
 
-from .app import app, not_implemented
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from seemup.errors import UserError
+
+from .app import app
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench() -> None:
-    """(not implemented yet)"""
-    not_implemented("bench")
+class _FrameRate(ProgressColumn):
+    """Scored frames per second (per model pass)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("? fr/s" if speed is None else f"{speed:.2f} fr/s", style="progress.data.speed")
+
+
+@app.command()
+def bench(
+    dataset: str = typer.Option(..., "--dataset", "-d", help="vid4, reds4, vimeo90k-t (under --data-root), or a "
+                                "folder (Vid4 layout GT/<clip>/, or <clip>/ frame folders) or a video file."),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model name; repeat to compare several."),
+    weights: list[str] = typer.Option(None, "--weights", "-w", help="Weights per --model, in order (a file, a "
+                                      "weight-set name, or 'default')."),
+    baseline: str = typer.Option("bicubic", "--baseline", help="Model the delta column is against ('none': no delta)."),
+    space: str = typer.Option(None, "--space", help="y or rgb (default: what the papers report for the set: "
+                              "Vid4 y, REDS4 and Vimeo-90K-T rgb, your own data y)."),
+    crop_border: int = typer.Option(0, "--crop-border", min=0, help="Pixels left out on each side (papers: 0)."),
+    json_path: Path = typer.Option(None, "--json", help="Also write the scores as JSON to this file."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    data_root: Path = typer.Option(None, "--data-root", help="Folder holding Vid4/, REDS/, vimeo90k/ "
+                                   "(default $SEEMUP_DATA_ROOT, else ./datasets)."),
+    max_frames: int = typer.Option(None, "--max-frames", min=1, help="Only the first N frames per clip (N "
+                                   "septuplets for Vimeo-90K-T): a quick look, not comparable to the papers."),
+    mask_source: str = typer.Option("auto", "--mask-source", help="SEEM masks: auto, sam or classical."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
+) -> None:
+    """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
+    from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
+    from seemup.evaluation import build_mask_fn, build_run, build_runs, run_bench, tables, write_json
+    from seemup.masks import resolve_device
+    from seemup.metrics import SPACES
+
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+
+    def note(msg: str) -> None:
+        if not quiet:
+            err.print(f"[yellow]note:[/] {msg}")
+
+    if space is not None and space.lower() not in SPACES:
+        raise UserError(f"--space must be one of {', '.join(SPACES)}, got {space!r}", exit_code=2)
+    dev = resolve_device(device)
+    ds = resolve_eval_dataset(dataset, data_root)
+    for w in ds.warnings:
+        note(w)
+    if max_frames is not None:
+        note(f"--max-frames {max_frames}: partial evaluation, not comparable with published numbers")
+    runs = build_runs(model, weights, dev)
+    base = None
+    if baseline.lower() != "none":
+        base = next((r for r in runs if r.label == baseline), None) or build_run(baseline, None, dev)
+    masks_fn, mask_id = None, None
+    if any(r.uses_masks for r in runs) or (base is not None and base.uses_masks):
+        masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet)
+        for r in runs:
+            if r.uses_masks and r.mask_source_id and r.mask_source_id != mask_id:
+                note(f"{r.label} was trained with masks from {r.mask_source_id}, scoring with {mask_id}")
+
+    extra = 0 if base is None or any(r is base for r in runs) else 1
+    total = scored_frame_count(ds, max_frames) * (len(runs) + extra)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        _FrameRate(),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet, transient=True)
+    with progress:
+        task = progress.add_task(f"bench {ds.name}", total=total)
+        report = run_bench(ds, runs, device=dev, space=space.lower() if space else None, crop_border=crop_border,
+                           baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
+                           progress=lambda n, desc: progress.update(task, advance=n, description=desc))
+    for table in tables(report):
+        out.print(table)
+    if json_path is not None:
+        written = write_json(report, json_path)
+        if not quiet:
+            err.print(f"wrote {written}")

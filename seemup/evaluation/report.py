@@ -1,0 +1,167 @@
+"""Presenting a benchmark: paper-style rich tables and the JSON record (shape documented in docs/bench.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+import seemup
+
+from .runner import BenchReport, ClipScore, ModelResult
+
+PSNR_DIGITS, SSIM_DIGITS = 4, 5  # as the SEEM paper prints its tables
+
+
+def _num(x: float | None) -> float | None:
+    """JSON has no inf/nan: an identical pair (PSNR inf) or a missing value is written as null."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _mb(b: int | None) -> float | None:
+    return None if b is None else round(b / 2**20, 1)
+
+
+def _fmt(x: float, digits: int, signed: bool = False) -> str:
+    if math.isnan(x):
+        return "-"
+    if math.isinf(x):
+        return "inf"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+
+
+def _mem(b: int | None) -> str:
+    return "-" if b is None else f"{b / 2**20:,.0f}"
+
+
+def _separate_baseline(report: BenchReport) -> bool:
+    """True when the baseline is not also one of the benchmarked models (it then gets its own table/row)."""
+    return report.baseline is not None and all(report.baseline is not r for r in report.results)
+
+
+def title(report: BenchReport, result: ModelResult) -> str:
+    weights = f" ({result.weights})" if result.weights else ""
+    return (f"{result.model}{weights} on {report.dataset.name} · {report.space.upper()} · "
+            f"crop {report.crop_border} · {report.dataset.lr_note}")
+
+
+def model_table(report: BenchReport, result: ModelResult) -> Table:
+    """One row per clip, then Average: PSNR/SSIM, delta vs the baseline, ms per frame, peak memory."""
+    base = report.baseline if report.baseline is not None and report.baseline is not result else None
+    mem_label = "Peak GPU MiB" if result.memory_kind == "cuda" else "Peak RSS MiB"
+    table = Table(title=title(report, result), title_justify="left")
+    table.add_column("Clip")
+    table.add_column("Frames", justify="right")
+    table.add_column("PSNR", justify="right")
+    table.add_column("SSIM", justify="right")
+    if base is not None:
+        table.add_column(f"Δ PSNR vs {base.label}", justify="right")
+        table.add_column("Δ SSIM", justify="right")
+    table.add_column("ms/frame", justify="right")
+    table.add_column(mem_label, justify="right")
+
+    def row(name: str, score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None, **style: Any) -> None:
+        cells = [name, str(score.frames), _fmt(score.psnr, PSNR_DIGITS), _fmt(score.ssim, SSIM_DIGITS)]
+        if base is not None:
+            cells += ([_fmt(score.psnr - ref.psnr, PSNR_DIGITS, True), _fmt(score.ssim - ref.ssim, SSIM_DIGITS, True)]
+                      if ref is not None else ["-", "-"])
+        cells += [_fmt(score.ms_per_frame, 1), _mem(score.peak_memory_bytes)]
+        table.add_row(*cells, **style)
+
+    for name, clip in result.clips.items():
+        row(name, clip, base.clips.get(name) if base is not None else None)
+    table.add_section()
+    row("Average", result, base, style="bold")
+    return table
+
+
+def summary_table(report: BenchReport) -> Table:
+    """One row per model (baseline first): for several models side by side."""
+    table = Table(title=f"{report.dataset.name} · {report.space.upper()} · average over clips", title_justify="left")
+    for col in ("Model", "Weights", "PSNR", "SSIM", "Δ PSNR", "Δ SSIM", "ms/frame", "Peak MiB"):
+        table.add_column(col, justify="left" if col in ("Model", "Weights") else "right")
+    rows = [report.baseline] if _separate_baseline(report) else []
+    base = report.baseline
+    for r in rows + report.results:
+        delta = [_fmt(r.psnr - base.psnr, PSNR_DIGITS, True), _fmt(r.ssim - base.ssim, SSIM_DIGITS, True)] \
+            if base is not None and r is not base else ["", ""]
+        table.add_row(r.model, r.weights or "-", _fmt(r.psnr, PSNR_DIGITS), _fmt(r.ssim, SSIM_DIGITS), *delta,
+                      _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
+    return table
+
+
+def tables(report: BenchReport) -> list[Table]:
+    """What `seemup bench` prints: the baseline's table, each model's, and a summary when several."""
+    out = []
+    if _separate_baseline(report):
+        out.append(model_table(report, report.baseline))
+    out += [model_table(report, r) for r in report.results]
+    if len(report.results) > 1:
+        out.append(summary_table(report))
+    return out
+
+
+def _scores(result: ModelResult) -> dict[str, Any]:
+    return {
+        "model": result.model,
+        "weights": result.weights,
+        "clips": {name: {"psnr": _num(c.psnr), "ssim": _num(c.ssim), "frames": c.frames,
+                         "ms_per_frame": _num(c.ms_per_frame), "peak_memory_mb": _mb(c.peak_memory_bytes)}
+                  for name, c in result.clips.items()},
+        "average": {"psnr": _num(result.psnr), "ssim": _num(result.ssim), "frames": result.frames,
+                    "ms_per_frame": _num(result.ms_per_frame), "peak_memory_mb": _mb(result.peak_memory_bytes)},
+        "memory_kind": result.memory_kind,
+    }
+
+
+def _with_delta(result: ModelResult, base: ModelResult | None) -> dict[str, Any]:
+    d = {"label": result.label, **_scores(result)}
+    if base is not None:
+        d["delta"] = {"psnr": _num(result.psnr - base.psnr), "ssim": _num(result.ssim - base.ssim),
+                      "clips": {n: {"psnr": _num(c.psnr - base.clips[n].psnr),
+                                    "ssim": _num(c.ssim - base.clips[n].ssim)}
+                                for n, c in result.clips.items() if n in base.clips}}
+    else:
+        d["delta"] = None
+    return d
+
+
+def report_json(report: BenchReport) -> dict[str, Any]:
+    """One model: the model's keys at the top level. Several: the same per-model dicts under ``models``."""
+    head: dict[str, Any] = {
+        "dataset": report.dataset.name,
+        "dataset_path": str(report.dataset.root),
+        "space": report.space,
+        "crop_border": report.crop_border,
+        "lr": report.dataset.lr_note,
+        "device": report.device,
+        "max_frames": report.max_frames,
+        "mask_source": report.mask_source,
+        "seemup_version": seemup.__version__,
+        "baseline": _scores(report.baseline) if report.baseline is not None else None,
+    }
+    per_model = [_with_delta(r, report.baseline) for r in report.results]
+    if len(per_model) == 1:
+        return {**head, **per_model[0]}
+    return {**head, "models": per_model}
+
+
+def write_json(report: BenchReport, path: str | Path) -> Path:
+    """Write the JSON record atomically (temp file beside the target, then rename)."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(report_json(report), f, indent=2, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
