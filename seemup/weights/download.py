@@ -7,6 +7,7 @@ beside the target and only a file whose hash matches the manifest is renamed int
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -121,7 +122,7 @@ def _stream(response, fd: int, label: str, total: int | None, quiet: bool) -> tu
         while True:
             try:
                 chunk = response.read(_CHUNK)
-            except OSError as exc:  # connection reset / timeout mid-transfer
+            except (OSError, http.client.HTTPException) as exc:  # reset, timeout or short body mid-transfer
                 raise _UrlFailed(f"transfer interrupted ({exc})") from exc
             if not chunk:
                 break
