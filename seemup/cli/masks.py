@@ -1,9 +1,70 @@
-"""`seemup masks`."""
+"""`seemup masks`: fill the mask cache for a video, a frame folder or a dataset tree ahead of time."""
 
-from .app import app, not_implemented
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from .app import app
+
+_HELP = {
+    "input": "Video file, folder of png/jpg frames, or dataset root (searched recursively).",
+    "source": "auto (SAM if a checkpoint is found, else classical), sam, or classical.",
+    "sam_checkpoint": "SAM checkpoint (.pth, ViT-B/L/H).",
+    "cache_dir": "Mask cache folder (default: $SEEMUP_CACHE_DIR, else ~/.cache/seemup/masks).",
+    "cache_size": "Cache size cap in GiB (least recently used entries go first).",
+    "device": "auto, cpu, cuda or cuda:N.",
+    "downscale": "Compute masks of the frames shrunk 1/N (MATLAB bicubic), e.g. 4 for HR training data.",
+    "quiet": "No progress bar or notices; only the summary line.",
+}
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def masks() -> None:
-    """(not implemented yet)"""
-    not_implemented("masks")
+@app.command()
+def masks(
+    input: Path = typer.Argument(..., help=_HELP["input"]),
+    source: str = typer.Option("auto", "--source", help=_HELP["source"]),
+    sam_checkpoint: Path | None = typer.Option(None, "--sam-checkpoint", help=_HELP["sam_checkpoint"]),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help=_HELP["cache_dir"]),
+    cache_size_gb: float = typer.Option(2.0, "--cache-size", help=_HELP["cache_size"]),
+    device: str = typer.Option("auto", "--device", help=_HELP["device"]),
+    downscale: int = typer.Option(1, "--downscale", help=_HELP["downscale"]),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_HELP["quiet"]),
+) -> None:
+    """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
+    from seemup.errors import UserError
+    from seemup.masks import CachedMasks, MaskCache, get_mask_source
+    from seemup.masks.precompute import find_inputs, precompute_masks
+
+    if cache_size_gb <= 0:
+        raise UserError("--cache-size must be positive")
+    inputs = find_inputs(input)
+    mask_source = get_mask_source(source, sam_checkpoint=sam_checkpoint, device=device, quiet=quiet)
+    cached = CachedMasks(mask_source, MaskCache(cache_dir, max_bytes=int(cache_size_gb * 1024**3)))
+    total = sum(item.num_frames for item in inputs)
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("masks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("masks", total=total, rate="")
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:.1f} frames/s" if speed else "")
+
+        if not quiet:
+            err.print(f"{len(inputs)} input(s), {total} frames, source {mask_source.id}, cache {cached.cache.dir}")
+        summary = precompute_masks(inputs, cached, on_frames=advance, downscale=downscale)
+    print(summary.line())

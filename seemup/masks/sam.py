@@ -26,6 +26,7 @@ POINTS_PER_SIDE = 8
 # segment_anything's own defaults; they enter the source id only when changed
 DEFAULT_PRED_IOU_THRESH = 0.88
 DEFAULT_STABILITY_SCORE_THRESH = 0.95
+DEFAULT_BOX_NMS_THRESH = 0.7
 
 
 def load_sam(checkpoint: str | Path, device: str = "cpu") -> tuple[Sam, str]:
@@ -166,6 +167,7 @@ class SamMaskSource(MaskSource):
         points_per_side: int = POINTS_PER_SIDE,
         pred_iou_thresh: float = DEFAULT_PRED_IOU_THRESH,
         stability_score_thresh: float = DEFAULT_STABILITY_SCORE_THRESH,
+        box_nms_thresh: float = DEFAULT_BOX_NMS_THRESH,
         batch_size: int | None = None,
     ) -> None:
         """``weights_id``: a short hash naming the weights (checkpoint sha256 prefix), part of ``id``."""
@@ -182,6 +184,7 @@ class SamMaskSource(MaskSource):
             points_per_batch=per_batch,
             pred_iou_thresh=pred_iou_thresh,
             stability_score_thresh=stability_score_thresh,
+            box_nms_thresh=box_nms_thresh,
             output_mode="binary_mask",
         )
         self.generator.predictor = self.predictor
@@ -191,6 +194,8 @@ class SamMaskSource(MaskSource):
             extra += f"-iou{pred_iou_thresh:g}"
         if stability_score_thresh != DEFAULT_STABILITY_SCORE_THRESH:
             extra += f"-stab{stability_score_thresh:g}"
+        if box_nms_thresh != DEFAULT_BOX_NMS_THRESH:
+            extra += f"-nms{box_nms_thresh:g}"
         self.id = f"sam-{self.model_type}-{weights_id}-pps{points_per_side}{extra}"
 
     @classmethod
