@@ -64,8 +64,9 @@ class SpyNet(nn.Module):
             raise ValueError(f"SpyNet: ref {tuple(ref.shape)} and supp {tuple(supp.shape)} differ")
         h, w = ref.shape[-2:]
         mult = 2 ** (self.num_levels - 1)
-        h_up = int(math.ceil(h / mult) * mult)
-        w_up = int(math.ceil(w / mult) * mult)
+        # BasicSR pads to a multiple of 32; at least 2*32 keeps the coarsest level non-empty for tiny inputs
+        h_up = max(2 * mult, int(math.ceil(h / mult) * mult))
+        w_up = max(2 * mult, int(math.ceil(w / mult) * mult))
         ref = F.interpolate(ref, size=(h_up, w_up), mode="bilinear", align_corners=False)
         supp = F.interpolate(supp, size=(h_up, w_up), mode="bilinear", align_corners=False)
         flow = F.interpolate(self._process(ref, supp), size=(h, w), mode="bilinear", align_corners=False)
