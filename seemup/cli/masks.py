@@ -35,11 +35,14 @@ def masks(
 ) -> None:
     """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
     from seemup.errors import UserError
-    from seemup.masks import CachedMasks, MaskCache, get_mask_source
+    from seemup.masks import CachedMasks, MaskCache, get_mask_source, resolve_device
     from seemup.masks.precompute import find_inputs, precompute_masks
 
     if cache_size_gb <= 0:
         raise UserError("--cache-size must be positive")
+    if downscale < 1:
+        raise UserError(f"--downscale must be >= 1, got {downscale}")
+    resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
     inputs = find_inputs(input)
     mask_source = get_mask_source(source, sam_checkpoint=sam_checkpoint, device=device, quiet=quiet)
     cached = CachedMasks(mask_source, MaskCache(cache_dir, max_bytes=int(cache_size_gb * 1024**3)))
