@@ -80,6 +80,7 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
         options["mode"] = mode
     cfg, state, _ = build_config(options, str(config) if config else None, str(resume) if resume else None)
     result = train(cfg, state)
+    cfg = result.config or cfg
     if result.run_dir is not None:
         out = Console(highlight=False)
         psnr = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
@@ -87,6 +88,8 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
         out.print(f"trained {cfg.model} to iteration {result.iteration}{loss}{psnr}; "
                   f"{result.total_params:,} parameters, {result.trainable_params:,} trainable")
         out.print(f"weights: {result.weights}")
+        if result.adapter is not None:
+            out.print(f"SEEM adapter (on top of {cfg.weights}): {result.adapter}")
 
 
 @app.command()

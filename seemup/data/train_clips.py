@@ -19,6 +19,8 @@ import numpy as np
 
 from seemup.errors import UserError
 
+from .train_files import atomic_write_bytes, make_readable
+
 SCALE = 4
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m", ".flv", ".wmv")
 # Evaluation clips that must never be trained on (PROTOCOL.md): REDS4 and the Vimeo-90K test list.
@@ -246,13 +248,12 @@ def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_fram
                     on_frame()
         if count == 0 or size is None:
             raise UserError(f"{ref.path}: no frames decoded")
+        make_readable(tmp)
         os.replace(tmp, raw)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     shape = (count, size[0], size[1], 3)
-    from seemup.training.checkpoint import atomic_write_bytes
-
     atomic_write_bytes(meta, json.dumps({"shape": list(shape), "source": str(ref.path),
                                          "hr_downscale": hr_downscale}).encode())
     return ArrayClip(ref.name, key, raw, shape)

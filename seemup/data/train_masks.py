@@ -21,6 +21,7 @@ from seemup.data.imresize import imresize_uint8
 from seemup.models import NUM_MASKS
 
 from .train_clips import SCALE, Clip
+from .train_files import atomic_write_bytes, make_readable
 
 PACKED = NUM_MASKS // 8
 
@@ -84,11 +85,10 @@ def prepare_clip_masks(clip: Clip, source, cache_dir: Path,  # noqa: ANN001 - a 
                 fh.write(np.packbits(masks.astype(bool), axis=1).tobytes())
                 if on_frames is not None:
                     on_frames(len(idx))
+        make_readable(tmp)
         os.replace(tmp, raw)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    from seemup.training.checkpoint import atomic_write_bytes
-
     atomic_write_bytes(meta, json.dumps({"shape": list(shape), "clip": clip.name, "source_id": source.id}).encode())
     return ClipMasks(raw, shape)

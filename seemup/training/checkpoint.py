@@ -8,37 +8,21 @@ RNG states. Exported weights are BasicSR-style (``params``) plus ``meta``, reada
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from seemup.data.train_files import atomic_write_bytes
 from seemup.errors import UserError
 
 STATE_FORMAT = "seemup-train-state/1"
 STATE_DIR = "states"
 WEIGHTS_DIR = "weights"
 _STATE_RE = re.compile(r"^iter_(\d+)\.state$")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path`` then rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:

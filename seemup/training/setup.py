@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from torch import nn
 from seemup.data.train_clips import Clip, ClipRef, default_train_cache_dir, discover_clips, open_clip
 from seemup.data.train_masks import ClipMasks, prepare_clip_masks
 from seemup.errors import UserError
-from seemup.models import CheckpointError, create_model, get_spec, load_weights, read_state_dict
+from seemup.models import CheckpointError, create_model, get_spec, read_state_dict
 
 from .checkpoint import find_resume_state, load_state
 from .config import RESUMABLE_OVERRIDES, TrainConfig, load_toml, merge, resolve_config
@@ -68,44 +67,49 @@ def default_run_dir(model: str) -> Path:
     return Path("runs") / f"{model}-{stamp}"
 
 
-def resolve_weight_file(model_name: str, weights: str | None) -> tuple[str, Path] | None:
-    """(weight-set name, file) for ``--weights`` (None: the model's default set, if it has one)."""
-    from seemup.weights import resolve_weights
+def weights_file(text: str) -> Path:
+    """File of ``text``: a path, or any weight set of the manifest (verified), whatever model it is for."""
+    from seemup.weights import load_manifest, locate
 
-    info = resolve_weights(model_name, weights)
-    if info is None or info.path is None:
-        return None
-    return info.name, Path(info.path)
+    manifest = load_manifest()
+    if text in manifest:
+        return locate(manifest.get(text))[0]
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise UserError(f"weights {text!r}: no such file and no such weight set")
+    return path
 
 
-def init_model(cfg: TrainConfig) -> tuple[nn.Module, TrainConfig, list[str]]:
-    """Create the student and load its starting weights; returns (model, config with defaults filled, notes)."""
-    model = create_model(cfg.model)
+def init_model(cfg: TrainConfig, mask_source_id: str | None) -> tuple[nn.Module, TrainConfig, list[str]]:
+    """Create the student with its starting weights; returns (model, config with defaults filled, notes).
+
+    Weights go through ``seemup.weights.build_model`` (paths, weight-set names, adapters, mask-source check).
+    ``finetune`` without ``--weights`` starts from the backbone's default set (SEEM zero).
+    """
+    from seemup.weights import build_model, load_manifest
+
     notes: list[str] = []
     pretrained_flow = False
     weights = cfg.weights
-    if cfg.mode == "finetune" or weights is not None:
-        found = resolve_weight_file(cfg.model, weights)
-        if found is None:
+    if cfg.mode == "finetune" and weights is None:
+        weights = load_manifest().defaults.get(cfg.model)
+        if weights is None:
             raise UserError(f"{cfg.model} has no default weights to fine-tune from: pass --weights PATH")
-        name, path = found
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                load_weights(model, path)
-        except CheckpointError as exc:
-            raise UserError(str(exc)) from exc
-        notes.extend(f"note: {w.message}" for w in caught)
-        weights = str(path) if name == path.stem else name
+    if weights is not None:
+        model, info = build_model(cfg.model, weights, mask_source_id=mask_source_id)
+        if info is None or info.path is None:
+            raise UserError(f"weights {weights!r} give {cfg.model} no tensors to start from")
+        model.train()
         pretrained_flow = True
-        notes.append(f"initial weights: {name} ({path})")
+        notes.append(f"initial weights: {info.name} ({info.path})")
+        notes.extend(f"note: {n}" for n in info.notes)
+    else:
+        model = create_model(cfg.model)
     if cfg.init_spynet is not None:
-        found = resolve_weight_file(cfg.model, cfg.init_spynet)
-        if found is None:
-            raise UserError(f"--init-spynet {cfg.init_spynet}: weights not found")
-        load_flow(model, found[1])
+        path = weights_file(cfg.init_spynet)
+        load_flow(model, path)
         pretrained_flow = True
-        notes.append(f"SPyNet initialised from {found[0]} ({found[1]})")
+        notes.append(f"SPyNet initialised from {cfg.init_spynet} ({path})")
     fix = cfg.fix_flow_iters
     if fix is None:
         # BasicSR freezes a *pretrained* SPyNet while the rest warms up; a random one would only stay useless.
@@ -118,7 +122,10 @@ def load_flow(model: nn.Module, path: Path) -> None:
     from seemup.models.checkpoint import _translate
 
     own = model.state_dict()
-    state = read_state_dict(path)
+    try:
+        state = read_state_dict(path)
+    except CheckpointError as exc:
+        raise UserError(str(exc)) from exc
     flow = {}
     for key, value in state.items():
         k = _translate(key, set(own))
@@ -134,22 +141,16 @@ def load_flow(model: nn.Module, path: Path) -> None:
     model.load_state_dict(flow, strict=False)
 
 
-def build_teacher(spec_text: str, device: torch.device) -> tuple[nn.Module, str]:
+def build_teacher(spec_text: str, device: torch.device, mask_source_id: str | None) -> tuple[nn.Module, str]:
     """``NAME[:WEIGHTS]`` -> the teacher network in eval mode with gradients off, and its description."""
     from seemup.weights import build_model
 
     name, _, weights = spec_text.partition(":")
-    try:
-        teacher, info = build_model(name, weights or None)
-    except ValueError as exc:
-        raise UserError(f"--teacher {spec_text}: {exc}") from exc
-    except CheckpointError as exc:
-        raise UserError(f"--teacher {spec_text}: {exc}") from exc
-    teacher.requires_grad_(False)
-    desc = f"{get_spec(name).name} ({info.name if info else 'untrained'})"
-    if info is None:
+    teacher, info = build_model(name, weights or None, mask_source_id=mask_source_id)
+    if info is None or info.path is None:
         raise UserError(f"--teacher {spec_text}: no weights (give NAME:WEIGHTS); an untrained teacher teaches noise")
-    return teacher.to(device).eval(), desc
+    teacher.requires_grad_(False)
+    return teacher.to(device).eval(), f"{get_spec(name).name} ({info.name})"
 
 
 @dataclass
@@ -184,9 +185,8 @@ def make_mask_source(cfg: TrainConfig, device: torch.device):  # noqa: ANN201 - 
                        MaskCache())
 
 
-def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, device: torch.device, need_masks: bool,
-                 console: Console) -> TrainData:
-    """Open this rank's clips (decoding videos into the cache) and compute their masks when needed."""
+def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_source, console: Console) -> TrainData:  # noqa: ANN001
+    """Open this rank's clips (decoding videos into the cache) and compute their masks when a source is given."""
     mine = shard(refs, info)
     cache = cache_root(cfg)
     show = not cfg.quiet and info.is_main
@@ -198,9 +198,8 @@ def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, device: 
             progress.update(task, description=f"preparing {ref.name}")
             clips.append(open_clip(ref, cfg.hr_downscale, cache))
             progress.advance(task)
-        source = masks = None
-        if need_masks:
-            source = make_mask_source(cfg, device)
-            task = progress.add_task(f"masks ({source.id[:40]})", total=sum(c.num_frames for c in clips))
-            masks = [prepare_clip_masks(c, source, cache, lambda n: progress.advance(task, n)) for c in clips]
-    return TrainData(clips, masks, source, cfg.num_frames or 0)
+        masks = None
+        if mask_source is not None:
+            task = progress.add_task(f"masks ({mask_source.id[:40]})", total=sum(c.num_frames for c in clips))
+            masks = [prepare_clip_masks(c, mask_source, cache, lambda n: progress.advance(task, n)) for c in clips]
+    return TrainData(clips, masks, mask_source, cfg.num_frames or 0)

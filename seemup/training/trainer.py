@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from seemup.data.train_datasets import IterationSampler, SampleSpec, VideoTrainDataset, worker_init
 from seemup.errors import UserError
-from seemup.models import get_spec
+from seemup.models import create_model, get_spec
 
 from .checkpoint import export_weights, prune_states, save_state, set_rng_states, state_path, weights_path
 from .config import TrainConfig, save_config_json
@@ -26,10 +26,20 @@ from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
 from .progress import TrainLog, TrainProgress
 from .scheduler import CosineAnnealingRestartLR
-from .setup import build_teacher, cache_root, default_num_frames, default_run_dir, find_clips, init_model, prepare_data
+from .setup import (
+    build_teacher,
+    cache_root,
+    default_num_frames,
+    default_run_dir,
+    find_clips,
+    init_model,
+    make_mask_source,
+    prepare_data,
+)
 from .validate import Validator
 
 FINAL_WEIGHTS = "model_final.pth"
+ADAPTER_WEIGHTS = "seem_adapter.pth"  # SEEM tensors only, for `--weights` on top of the base set
 
 
 @dataclass
@@ -44,6 +54,8 @@ class TrainResult:
     last_loss: float | None
     val_psnr: float | None
     mask_source_id: str | None
+    adapter: Path | None = None
+    config: TrainConfig | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -71,7 +83,22 @@ class Trainer:
         spec = get_spec(cfg.model)
         self.window = spec.kind == "window"
 
-        model, cfg, notes = init_model(cfg)
+        tspec = get_spec(cfg.teacher.partition(":")[0]) if cfg.teacher else None
+        if tspec is not None and (tspec.kind != spec.kind or tspec.num_frame != spec.num_frame):
+            raise UserError(f"teacher {tspec.name} ({tspec.kind}) does not produce what {spec.name} does")
+        self.uses_masks = spec.uses_masks
+        teacher_masks = bool(tspec is not None and tspec.uses_masks)
+        mask_source = make_mask_source(cfg, self.device) if self.uses_masks or teacher_masks else None
+        self.mask_source_id = mask_source.id if mask_source is not None else None
+        if state is not None and state.get("mask_source_id") != self.mask_source_id:
+            raise UserError(f"the run was trained with masks {state.get('mask_source_id')!r} but now gets "
+                            f"{self.mask_source_id!r}: pass the same --masks / --sam-checkpoint to resume")
+
+        if state is None:
+            model, cfg, notes = init_model(cfg, self.mask_source_id)
+        else:  # the saved weights replace any initialisation; the saved config already has its defaults filled
+            model, notes = create_model(cfg.model), []
+            model.load_state_dict(state["model"])
         refs = find_clips(cfg.data, cfg.exclude_eval_clips)
         if cfg.num_frames is None:
             cfg = dataclasses.replace(cfg, num_frames=default_num_frames(refs))
@@ -83,26 +110,15 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.amp = bool(cfg.amp) and self.device.type == "cuda"
 
-        if state is not None:
-            model.load_state_dict(state["model"])
         self.model = model.to(self.device).train()
-        self.uses_masks = bool(getattr(model, "uses_masks", False))
         self.total_params, self.trainable_params = count_parameters(model, cfg.freeze_backbone)
 
         self.teacher: nn.Module | None = None
         if cfg.teacher:
-            self.teacher, desc = build_teacher(cfg.teacher, self.device)
-            tspec = get_spec(cfg.teacher.partition(":")[0])
-            if tspec.kind != spec.kind or (self.window and tspec.num_frame != spec.num_frame):
-                raise UserError(f"teacher {tspec.name} ({tspec.kind}) does not produce what {spec.name} does")
+            self.teacher, desc = build_teacher(cfg.teacher, self.device, self.mask_source_id)
             notes.append(f"teacher: {desc}, weight {cfg.teacher_weight}")
-        teacher_masks = bool(self.teacher is not None and getattr(self.teacher, "uses_masks", False))
 
-        self.data = prepare_data(cfg, refs, self.dist, self.device, self.uses_masks or teacher_masks, self.console)
-        self.mask_source_id = self.data.mask_source.id if self.data.mask_source is not None else None
-        if state is not None and state.get("mask_source_id") != self.mask_source_id:
-            raise UserError(f"the run was trained with masks {state.get('mask_source_id')!r} but now gets "
-                            f"{self.mask_source_id!r}: pass the same --masks / --sam-checkpoint to resume")
+        self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console)
         try:
             self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
                                              cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks)
@@ -225,11 +241,24 @@ class Trainer:
             if log is not None:
                 log.close()
         final = self.run_dir / FINAL_WEIGHTS
+        adapter = None
         if self.main:
             export_weights(final, self.model, model_name=cfg.model, mask_source_id=self.mask_source_id,
                            config=cfg.to_dict(), iteration=self.iteration)
+            adapter = self._export_adapter()
         return TrainResult(self.run_dir, self.iteration, final, self.total_params, self.trainable_params,
-                           last_loss, val_psnr, self.mask_source_id)
+                           last_loss, val_psnr, self.mask_source_id, adapter, cfg)
+
+    def _export_adapter(self) -> Path | None:
+        """After SEEM-only tuning from a weight set, also write the SEEM tensors alone as an adapter of it."""
+        from seemup.weights import load_manifest, save_adapter
+
+        cfg = self.cfg
+        if not (cfg.freeze_backbone and self.mask_source_id and cfg.weights and cfg.weights in load_manifest()):
+            return None
+        return save_adapter(self.run_dir / ADAPTER_WEIGHTS, self.model, model_name=cfg.model, base=cfg.weights,
+                            mask_source_id=self.mask_source_id,
+                            extra_meta={"iteration": self.iteration, "config": cfg.to_dict()})
 
     def _print_header(self) -> None:
         if self.cfg.quiet:

@@ -1,0 +1,293 @@
+"""seemup train / finetune on tiny real clips: learning, SEEM-only tuning, exact resume, data layouts, recipe."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seemup.data.imresize import imresize_uint8
+from seemup.data.train_clips import discover_clips, open_clip
+from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment
+from seemup.data.train_masks import prepare_clip_masks
+from seemup.errors import UserError
+from seemup.models import create_model, load_weights
+from seemup.training import build_config, charbonnier, train
+from seemup.training.checkpoint import export_weights
+from seemup.training.scheduler import CosineAnnealingRestartLR
+
+FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
+needs_footage = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
+
+# Small enough for 2 busy CPU cores: HR clips of 96x128, LR patches of 16 px, 2-frame samples, batch 1.
+TINY = dict(iters=4, periods=[4], batch_size=1, num_frames=2, patch_size=16, workers=0, save_every=2, log_every=1,
+            quiet=True, seed=7, lr=1e-3)
+
+
+def make_clips(root: Path, names: tuple[str, ...] = ("01_dog.mp4", "bedroom.mp4"), frames: int = 6,
+               size: tuple[int, int] = (96, 128)) -> Path:
+    """Frame folders cut from the real footage: area-downscaled by 2, centre crop of ``size`` (h, w)."""
+    import cv2
+
+    from seemup.video import read_frames
+    from seemup.video.frame_dir import write_image_rgb
+
+    for name in names:
+        out = root / Path(name).stem
+        out.mkdir(parents=True, exist_ok=True)
+        with read_frames(FOOTAGE / name) as reader:
+            for i, frame in enumerate(reader):
+                if i >= frames:
+                    break
+                f = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                y, x = (f.shape[0] - size[0]) // 2, (f.shape[1] - size[1]) // 2
+                write_image_rgb(out / f"{i:04d}.png", np.ascontiguousarray(f[y:y + size[0], x:x + size[1]]))
+    return root
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not FOOTAGE.is_dir():
+        pytest.skip("shared footage not available")
+    torch.set_num_threads(1)
+    return make_clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
+def run(options: dict, resume: str | None = None):  # noqa: ANN201
+    cfg, state, _ = build_config(options, resume=resume)
+    return train(cfg, state)
+
+
+def params(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=True)["params"]
+
+
+# -- recipe pieces ------------------------------------------------------------------------------------------------
+
+def test_cosine_restart_schedule_follows_basicsr() -> None:
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([{"params": [p], "lr": 1.0}])
+    sched = CosineAnnealingRestartLR(opt, periods=[10, 10], restart_weights=[1, 0.5], eta_min=0.1)
+    lrs = []
+    for _ in range(20):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(1.0)
+    assert lrs[5] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert lrs[10] == pytest.approx(0.1)  # end of the first cycle
+    assert lrs[11] == pytest.approx(0.1 + 0.5 * 0.9 * 0.5 * (1 + math.cos(math.pi * 0.1)))  # restart at weight 0.5
+
+
+def test_charbonnier_is_basicsr_form() -> None:
+    a, b = torch.zeros(2, 3), torch.full((2, 3), 0.5)
+    assert charbonnier(a, b).item() == pytest.approx(math.sqrt(0.25 + 1e-12))
+    assert charbonnier(a, a).item() == pytest.approx(1e-6)
+
+
+def test_recipe_defaults_and_bad_options() -> None:
+    cfg, _, _ = build_config({"model": "basicvsr", "data": ["x"]})
+    assert (cfg.lr, cfg.batch_size, cfg.iters, cfg.periods, cfg.eta_min) == (2e-4, 6, 300_000, [300_000], 1e-7)
+    assert cfg.betas == (0.9, 0.99) and cfg.flow_lr_mul == 0.125 and cfg.charbonnier_eps == 1e-12
+    edvr, _, _ = build_config({"model": "edvr", "data": ["x"]})
+    assert (edvr.model, edvr.lr, edvr.batch_size, edvr.num_frames, sum(edvr.periods)) == ("edvr-m", 4e-4, 4, 5, 600_000)
+    with pytest.raises(UserError, match="SEEM model"):
+        build_config({"model": "basicvsr", "data": ["x"], "freeze_backbone": True})
+    with pytest.raises(UserError, match="periods"):
+        build_config({"model": "basicvsr", "data": ["x"], "iters": 100, "periods": [50]})
+    with pytest.raises(UserError, match="unknown model"):
+        build_config({"model": "nope", "data": ["x"]})
+
+
+def test_toml_config_file_is_overridden_by_flags(tmp_path: Path) -> None:
+    from seemup.training.setup import build_config as bc
+
+    (tmp_path / "run.toml").write_text('model = "basicvsr-tiny"\ndata = ["d"]\nlr = 1e-3\nbatch-size = 3\n')
+    cfg, _, _ = bc({"batch_size": 5}, config_file=str(tmp_path / "run.toml"))
+    assert (cfg.model, cfg.lr, cfg.batch_size) == ("basicvsr-tiny", 1e-3, 5)
+
+
+# -- data ----------------------------------------------------------------------------------------------------------
+
+def test_layouts_reds_vimeo_and_folders(tmp_path: Path) -> None:
+    from seemup.video.frame_dir import write_image_rgb as write
+
+    def write_image_rgb(path: Path, frame: np.ndarray) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path, frame)
+
+    img = np.zeros((8, 8, 3), np.uint8)
+    for clip in ("000", "001", "011"):
+        write_image_rgb(tmp_path / "REDS" / "train_sharp" / clip / "00000000.png", img)
+    for seq in ("00001/0001", "00001/0002"):
+        for i in range(1, 8):
+            write_image_rgb(tmp_path / "vimeo" / "sequences" / seq / f"im{i}.png", img)
+    (tmp_path / "vimeo" / "sep_testlist.txt").write_text("00001/0002\n")
+    write_image_rgb(tmp_path / "mixed" / "a" / "1.png", img)
+    (tmp_path / "mixed" / "b.mp4").write_bytes(b"")
+
+    assert [c.name for c in discover_clips(tmp_path / "REDS")] == ["REDS/001"]  # REDS4 clips left out
+    assert len(discover_clips(tmp_path / "REDS", exclude_eval=False)) == 3
+    vimeo = discover_clips(tmp_path / "vimeo")
+    assert [c.name for c in vimeo] == ["Vimeo/00001/0001"] and len(vimeo[0].frames) == 7
+    assert sorted((c.name, c.kind) for c in discover_clips(tmp_path / "mixed")) == [("a", "frames"), ("b", "video")]
+    with pytest.raises(UserError, match="no clips"):
+        discover_clips(_empty(tmp_path))
+
+
+def _empty(tmp_path: Path) -> Path:
+    (tmp_path / "empty").mkdir()
+    return tmp_path / "empty"
+
+
+class _FakeMasks:
+    """A pointwise mask source (mask k = red > 4k), so a crop's masks can be checked against its LR pixels."""
+
+    id = "fake-threshold-v1"
+
+    def batch(self, frames: list[np.ndarray]) -> np.ndarray:
+        return np.stack([(f[None, :, :, 0] > 4 * np.arange(64)[:, None, None]).astype(np.uint8) for f in frames])
+
+
+def test_samples_are_deterministic_aligned_and_augmented(clips: Path, tmp_path: Path) -> None:
+    opened = [open_clip(r, 1, tmp_path) for r in discover_clips(clips)]
+    masks = [prepare_clip_masks(c, _FakeMasks(), tmp_path) for c in opened]
+    ds = VideoTrainDataset(opened, SampleSpec(3, 16), batch_size=2, seed=5, rank=0, masks=masks)
+    again = VideoTrainDataset(opened, SampleSpec(3, 16), batch_size=2, seed=5, rank=0, masks=masks)
+    flips = set()
+    for index in range(12):
+        item, other = ds[index], again[index]
+        assert all(torch.equal(item[k], other[k]) for k in item)
+        d = ds.draw(index)
+        flips.add((d["hflip"], d["vflip"], d["transpose"]))
+        assert item["lr"].shape == (3, 3, 16, 16) and item["hr"].shape == (3, 3, 64, 64)
+        assert item["masks"].shape == (3, 64, 16, 16) and item["masks"].dtype == torch.uint8
+        hr = item["hr"].permute(0, 2, 3, 1).numpy()
+        lr = item["lr"].permute(0, 2, 3, 1).numpy()
+        # LR is the MATLAB-bicubic x1/4 of the HR crop, whatever flips/rotation were applied to both
+        redo = np.stack([imresize_uint8(np.ascontiguousarray(f), 0.25) for f in hr])
+        assert np.abs(redo.astype(int) - lr.astype(int)).max() <= 1
+        # masks are the full frame's masks at the same place, transformed the same way (inside the crop, where
+        # the full-frame LR and the crop's LR agree)
+        want = np.stack([_FakeMasks().batch([f])[0] for f in lr])
+        inner = (slice(None), slice(None), slice(3, -3), slice(3, -3))
+        agree = (np.abs(redo.astype(int) - lr.astype(int)) == 0)
+        assert (item["masks"].numpy()[inner] == want[inner]).mean() > 0.97 and agree.any()
+    assert len(flips) >= 4
+    assert not torch.equal(ds[0]["lr"], VideoTrainDataset(opened, SampleSpec(3, 16), 2, seed=6, masks=masks)[0]["lr"])
+
+
+def test_augment_keeps_frames_masks_in_register() -> None:
+    a = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
+    m = a.transpose(0, 3, 1, 2)
+    for flags in [(True, False, False), (False, True, True), (True, True, True)]:
+        assert np.array_equal(augment(a, *flags, h_axis=1).transpose(0, 3, 1, 2), augment(m, *flags, h_axis=2))
+
+
+@needs_footage
+def test_video_file_is_decoded_once_and_downscaled(tmp_path: Path) -> None:
+    ref = discover_clips(FOOTAGE / "bedroom.mp4")[0]
+    clip = open_clip(ref, 4, tmp_path)  # 960x540 / 4 = 240x135, cut to a multiple of 4
+    assert (clip.width, clip.height) == (240, 132) and clip.num_frames == 200
+    again = open_clip(ref, 4, tmp_path)
+    assert np.array_equal(clip.frame(17), again.frame(17))
+    assert len(list((tmp_path / "clips").glob("*.u8"))) == 1
+
+
+# -- training ------------------------------------------------------------------------------------------------------
+
+def _fixed_loss(model: torch.nn.Module, dataset: VideoTrainDataset, indices: range) -> float:
+    """Charbonnier loss on the same samples every time (iterations far past the run's own draws)."""
+    with torch.no_grad():
+        items = [dataset[i] for i in indices]
+        lr = torch.stack([it["lr"] for it in items]).float() / 255
+        hr = torch.stack([it["hr"] for it in items]).float() / 255
+        return charbonnier(model(lr), hr).item()
+
+
+def test_training_reduces_loss_and_exports_loadable_weights(clips: Path, tmp_path: Path) -> None:
+    from seemup.training import Trainer
+
+    out = tmp_path / "run"
+    opts = {**TINY, "model": "basicvsr-tiny", "data": [str(clips)], "run_dir": str(out), "iters": 12,
+            "periods": [12], "lr": 2e-3, "batch_size": 2, "cache_dir": str(tmp_path / "c"),
+            "val_data": str(clips / "01_dog"), "val_every": 12, "val_frames": 4}
+    cfg, _, _ = build_config(opts)
+    trainer = Trainer(cfg)
+    held_out = range(10_000, 10_006)
+    before = _fixed_loss(trainer.model, trainer.dataset, held_out)
+    result = trainer.run()
+    after = _fixed_loss(trainer.model, trainer.dataset, held_out)
+    assert after < 0.9 * before
+    rows = list(csv.DictReader((out / "train_log.csv").open()))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 13)) and rows[-1]["val_psnr"]
+    assert result.val_psnr is not None and 15 < result.val_psnr < 50
+    assert result.total_params == result.trainable_params > 0
+    model = load_weights(create_model("basicvsr-tiny"), result.weights)
+    saved = torch.load(result.weights, weights_only=True)
+    assert saved["meta"]["model"] == "basicvsr-tiny" and saved["meta"]["config"]["iters"] == 12
+    assert all(torch.equal(v, saved["params"][k]) for k, v in model.state_dict().items())
+    assert all(torch.equal(v, trainer.model.state_dict()[k]) for k, v in model.state_dict().items())
+    assert (out / "config.json").is_file() and len(list((out / "weights").glob("iter_*.pth"))) == 6
+
+
+def test_freeze_backbone_trains_only_seem(clips: Path, tmp_path: Path) -> None:
+    init = tmp_path / "backbone.pth"
+    torch.manual_seed(0)
+    export_weights(init, create_model("basicvsr-tiny"), model_name="basicvsr-tiny", mask_source_id=None, config={},
+                   iteration=0)
+    result = run({**TINY, "mode": "finetune", "model": "basicvsr-tiny-seem", "weights": str(init),
+                  "freeze_backbone": True, "masks": "classical", "data": [str(clips)], "iters": 3, "periods": [3],
+                  "run_dir": str(tmp_path / "ft"), "cache_dir": str(tmp_path / "c")})
+    before, after = params(init), params(result.weights)
+    backbone = [k for k in after if not k.startswith("seem.")]
+    assert sorted(backbone) == sorted(before)
+    assert all(torch.equal(before[k], after[k]) for k in backbone)  # bit for bit
+    fresh = create_model("basicvsr-tiny-seem").state_dict()
+    zero_init = [k for k in after if k.startswith("seem.") and k.endswith("conv2.weight") and ".blocks." in k]
+    assert zero_init and all(after[k].abs().sum() > 0 and fresh[k].abs().sum() == 0 for k in zero_init)
+    assert result.trainable_params == sum(v.numel() for k, v in after.items() if k.startswith("seem."))
+    assert result.trainable_params < result.total_params
+    meta = torch.load(result.weights, weights_only=True)["meta"]
+    assert meta["mask_source_id"].startswith("classical") and meta["mask_source_id"] == result.mask_source_id
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(clips: Path, tmp_path: Path) -> None:
+    common = {**TINY, "model": "basicvsr-tiny", "data": [str(clips)], "cache_dir": str(tmp_path / "c")}
+    straight = run({**common, "run_dir": str(tmp_path / "a")})
+    run({**common, "run_dir": str(tmp_path / "b"), "iters": 2})  # "interrupted" after 2 of 4 iterations
+    with pytest.raises(UserError, match="cannot change"):
+        build_config({"lr": 5e-3}, resume=str(tmp_path / "b"))
+    resumed = run({"iters": 4, "workers": 1}, resume=str(tmp_path / "b"))
+    a, b = params(straight.weights), params(resumed.weights)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], params(tmp_path / "b" / "weights" / "iter_000000002.pth")[k]) for k in a)
+    rows = list(csv.DictReader((tmp_path / "b" / "train_log.csv").open()))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3, 4]
+    assert [r["loss"] for r in rows] == [r["loss"] for r in csv.DictReader((tmp_path / "a" / "train_log.csv").open())]
+
+
+def test_cli_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seemup.cli import main
+
+    for argv, message in [
+        (["train", "--model", "basicvsr-tiny", "--data", str(tmp_path / "none")], "not found"),
+        (["train", "--model", "basicvsr-tiny"], "no training data"),
+        (["finetune", "--model", "basicvsr-tiny", "--freeze-backbone", "--data", "x"], "SEEM model"),
+        (["train", "--resume", str(tmp_path)], "no training state"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exc.value.code != 0 and err.startswith("error:") and message in err, (argv, err)
+        assert "Traceback" not in err
