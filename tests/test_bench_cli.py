@@ -62,7 +62,7 @@ def test_bench_cli_table_and_json(vid4_like, tmp_path: Path) -> None:
               "--json", str(out_json), "--device", "cpu", "--quiet"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     text = result.output
-    for needle in ("dog", "blocks", "Average", "PSNR", "SSIM", "ms/frame", "Δ PSNR vs bicubic", "basicvsr-tiny"):
+    for needle in ("dog", "blocks", "Average", "PSNR/SSIM", "Δ PSNR/SSIM", "vs bicubic", "ms/frame", "basicvsr-tiny"):
         assert needle in text, needle
 
     data = json.loads(out_json.read_text())

@@ -48,12 +48,16 @@ def bench(
                                    "(default $SEEMUP_DATA_ROOT, else ./datasets)."),
     max_frames: int = typer.Option(None, "--max-frames", min=1, help="Only the first N frames per clip (N "
                                    "septuplets for Vimeo-90K-T): a quick look, not comparable to the papers."),
-    mask_source: str = typer.Option("auto", "--mask-source", help="SEEM masks: auto, sam or classical."),
+    mask_source: str = typer.Option("auto", "--mask-source", help="SEEM masks: auto (SAM if a checkpoint is "
+                                    "found, else classical), sam or classical."),
+    sam_checkpoint: Path = typer.Option(None, "--sam-checkpoint", help="SAM checkpoint (.pth) for the masks."),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="Mask cache folder (default: $SEEMUP_CACHE_DIR, "
+                                   "else ~/.cache/seemup/masks)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
 ) -> None:
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
     from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
-    from seemup.evaluation import build_mask_fn, build_run, build_runs, run_bench, tables, write_json
+    from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
     from seemup.masks import resolve_device
     from seemup.metrics import SPACES
 
@@ -72,21 +76,22 @@ def bench(
         note(w)
     if max_frames is not None:
         note(f"--max-frames {max_frames}: partial evaluation, not comparable with published numbers")
-    runs = build_runs(model, weights, dev)
-    base = None
-    if baseline.lower() != "none":
-        base = next((r for r in runs if r.label == baseline), None) or build_run(baseline, None, dev)
+    base_name = None if baseline.lower() == "none" else baseline
     masks_fn, mask_id = None, None
-    if any(r.uses_masks for r in runs) or (base is not None and base.uses_masks):
-        masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet)
-        for r in runs:
-            if r.uses_masks and r.mask_source_id and r.mask_source_id != mask_id:
-                note(f"{r.label} was trained with masks from {r.mask_source_id}, scoring with {mask_id}")
+    if needs_masks([*model, *([base_name] if base_name else [])]):
+        masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
+    runs = build_runs(model, weights, dev, mask_id)
+    base = None
+    if base_name is not None:
+        base = next((r for r in runs if r.label == base_name), None) or build_run(base_name, None, dev, mask_id)
+    separate_base = base is not None and all((r.name, r.weights) != (base.name, base.weights) for r in runs)
+    for r in [*runs, *([base] if separate_base else [])]:
+        for n in r.notes:
+            note(f"{r.label}: {n}")
 
-    extra = 0 if base is None or any(r is base for r in runs) else 1
+    extra = 1 if separate_base else 0
     total = scored_frame_count(ds, max_frames) * (len(runs) + extra)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        _FrameRate(),
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _FrameRate(),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet, transient=True)
     with progress:
         task = progress.add_task(f"bench {ds.name}", total=total)

@@ -1,6 +1,6 @@
 """Benchmarking models on the papers' evaluation sets with the papers' protocol (docs/bench.md)."""
 
-from .build import build_mask_fn, build_run, build_runs
+from .build import build_mask_fn, build_run, build_runs, needs_masks
 from .frame_indices import window_indices
 from .inference import ModelRun, super_resolve
 from .report import model_table, report_json, summary_table, tables, write_json
@@ -8,6 +8,6 @@ from .runner import BenchReport, ClipScore, ModelResult, run_bench
 
 __all__ = [
     "BenchReport", "ClipScore", "ModelResult", "ModelRun", "build_mask_fn", "build_run", "build_runs",
-    "model_table", "report_json", "run_bench", "summary_table", "super_resolve", "tables", "window_indices",
-    "write_json",
+    "model_table", "needs_masks", "report_json", "run_bench", "summary_table", "super_resolve", "tables",
+    "window_indices", "write_json",
 ]

@@ -8,7 +8,7 @@ models (EDVR) see 2N+1 frames around each target with reflection-circle padding.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ class ModelRun:
     uses_masks: bool
     weights: str | None = None
     mask_source_id: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:

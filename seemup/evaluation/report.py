@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 import seemup
@@ -50,26 +51,34 @@ def title(report: BenchReport, result: ModelResult) -> str:
             f"crop {report.crop_border} · {report.dataset.lr_note}")
 
 
+def _pair(psnr: float, ssim: float, signed: bool = False) -> str:
+    """PSNR/SSIM in one cell, as the papers print them (27.2383/0.82505)."""
+    return f"{_fmt(psnr, PSNR_DIGITS, signed)}/{_fmt(ssim, SSIM_DIGITS, signed)}"
+
+
+def _memory_caption(kind: str) -> str:
+    return ("Peak: GPU memory allocated by torch" if kind == "cuda"
+            else "Peak: resident memory of the whole process (CPU)")
+
+
+def _caption(base: ModelResult | None, memory_kind: str) -> str:
+    parts = [f"Δ: vs {base.label}"] if base is not None else []
+    return " · ".join([*parts, "ms/frame: model time per scored frame", _memory_caption(memory_kind)])
+
+
 def model_table(report: BenchReport, result: ModelResult) -> Table:
     """One row per clip, then Average: PSNR/SSIM, delta vs the baseline, ms per frame, peak memory."""
     base = report.baseline if report.baseline is not None and report.baseline is not result else None
-    mem_label = "Peak GPU MiB" if result.memory_kind == "cuda" else "Peak RSS MiB"
-    table = Table(title=title(report, result), title_justify="left")
-    table.add_column("Clip")
-    table.add_column("Frames", justify="right")
-    table.add_column("PSNR", justify="right")
-    table.add_column("SSIM", justify="right")
-    if base is not None:
-        table.add_column(f"Δ PSNR vs {base.label}", justify="right")
-        table.add_column("Δ SSIM", justify="right")
-    table.add_column("ms/frame", justify="right")
-    table.add_column(mem_label, justify="right")
+    table = Table(title=title(report, result), title_justify="left", caption=_caption(base, result.memory_kind),
+                  caption_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Clip", no_wrap=True)
+    for col in ("Frames", "PSNR/SSIM", *(("Δ PSNR/SSIM",) if base is not None else ()), "ms/frame", "Peak MiB"):
+        table.add_column(col, justify="right", no_wrap=True)
 
     def row(name: str, score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None, **style: Any) -> None:
-        cells = [name, str(score.frames), _fmt(score.psnr, PSNR_DIGITS), _fmt(score.ssim, SSIM_DIGITS)]
+        cells = [name, str(score.frames), _pair(score.psnr, score.ssim)]
         if base is not None:
-            cells += ([_fmt(score.psnr - ref.psnr, PSNR_DIGITS, True), _fmt(score.ssim - ref.ssim, SSIM_DIGITS, True)]
-                      if ref is not None else ["-", "-"])
+            cells.append(_pair(score.psnr - ref.psnr, score.ssim - ref.ssim, True) if ref is not None else "-")
         cells += [_fmt(score.ms_per_frame, 1), _mem(score.peak_memory_bytes)]
         table.add_row(*cells, **style)
 
@@ -82,16 +91,17 @@ def model_table(report: BenchReport, result: ModelResult) -> Table:
 
 def summary_table(report: BenchReport) -> Table:
     """One row per model (baseline first): for several models side by side."""
-    table = Table(title=f"{report.dataset.name} · {report.space.upper()} · average over clips", title_justify="left")
-    for col in ("Model", "Weights", "PSNR", "SSIM", "Δ PSNR", "Δ SSIM", "ms/frame", "Peak MiB"):
-        table.add_column(col, justify="left" if col in ("Model", "Weights") else "right")
-    rows = [report.baseline] if _separate_baseline(report) else []
     base = report.baseline
+    table = Table(title=f"{report.dataset.name} · {report.space.upper()} · average over clips", title_justify="left",
+                  caption=_caption(base, report.results[0].memory_kind), caption_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("Model (weights)")
+    for col in ("PSNR/SSIM", "Δ PSNR/SSIM", "ms/frame", "Peak MiB"):
+        table.add_column(col, justify="right", no_wrap=True)
+    rows = [base] if _separate_baseline(report) else []
     for r in rows + report.results:
-        delta = [_fmt(r.psnr - base.psnr, PSNR_DIGITS, True), _fmt(r.ssim - base.ssim, SSIM_DIGITS, True)] \
-            if base is not None and r is not base else ["", ""]
-        table.add_row(r.model, r.weights or "-", _fmt(r.psnr, PSNR_DIGITS), _fmt(r.ssim, SSIM_DIGITS), *delta,
-                      _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
+        name = f"{r.model} ({r.weights})" if r.weights else r.model
+        delta = _pair(r.psnr - base.psnr, r.ssim - base.ssim, True) if base is not None and r is not base else ""
+        table.add_row(name, _pair(r.psnr, r.ssim), delta, _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
     return table
 
 
