@@ -187,6 +187,22 @@ def test_samples_are_deterministic_aligned_and_augmented(clips: Path, tmp_path: 
     assert not torch.equal(ds[0]["lr"], VideoTrainDataset(opened, SampleSpec(3, 16), 2, seed=6, masks=masks)[0]["lr"])
 
 
+@pytest.mark.parametrize("centre_only", [False, True])
+def test_device_side_degradation_matches_the_workers(clips: Path, tmp_path: Path, centre_only: bool) -> None:
+    from seemup.training.trainer import _to_device
+
+    opened = [open_clip(r, 1, tmp_path) for r in discover_clips(clips)]
+    spec = SampleSpec(3, 16, centre_only)
+    cpu = VideoTrainDataset(opened, spec, batch_size=2, seed=1)
+    gpu_style = VideoTrainDataset(opened, spec, batch_size=2, seed=1, make_lr=False)
+    for index in range(4):
+        a = _to_device({k: v[None] for k, v in cpu[index].items()}, torch.device("cpu"), centre_only)
+        b = _to_device({k: v[None] for k, v in gpu_style[index].items()}, torch.device("cpu"), centre_only)
+        assert "lr" not in gpu_style[index] and a["hr"].shape == b["hr"].shape and torch.equal(a["hr"], b["hr"])
+        assert (a["lr"] - b["lr"]).abs().max().item() <= 1 / 255 + 1e-6
+        assert (a["lr"] != b["lr"]).float().mean().item() < 1e-3
+
+
 def test_augment_keeps_frames_masks_in_register() -> None:
     a = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
     m = a.transpose(0, 3, 1, 2)
@@ -224,6 +240,7 @@ def test_training_reduces_loss_and_exports_loadable_weights(clips: Path, tmp_pat
             "val_data": str(clips / "01_dog"), "val_every": 12, "val_frames": 4}
     cfg, _, _ = build_config(opts)
     trainer = Trainer(cfg)
+    assert [c.name for c in trainer.data.clips] == ["bedroom"]  # the validation clip is not trained on
     held_out = range(10_000, 10_006)
     before = _fixed_loss(trainer.model, trainer.dataset, held_out)
     result = trainer.run()

@@ -21,7 +21,7 @@ SCALE = 4
 # Options that may differ between an interrupted run and its resumption without changing the result.
 RESUMABLE_OVERRIDES = frozenset({
     "iters", "workers", "save_every", "val_every", "log_every", "keep_checkpoints", "quiet", "device",
-    "cache_dir", "val_data", "val_frames",
+    "cache_dir", "val_frames",
 })
 
 
@@ -163,6 +163,8 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
     for name in ("iters", "batch_size", "patch_size", "hr_downscale", "save_every", "val_every", "log_every"):
         if getattr(out, name) <= 0:
             raise UserError(f"{name.replace('_', '-')} must be positive, got {getattr(out, name)}")
+    if window and out.patch_size % 4:
+        raise UserError(f"{spec.name} needs --patch-size divisible by 4 (its pyramid halves it twice)")
     if out.workers < 0:
         raise UserError("--workers must be >= 0")
     if out.num_frames is not None and out.num_frames < 2 and not window:

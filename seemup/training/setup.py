@@ -161,11 +161,21 @@ class TrainData:
     num_frames: int
 
 
-def find_clips(paths: list[str], exclude_eval: bool) -> list[ClipRef]:
+def find_clips(paths: list[str], exclude_eval: bool, held_out: str | None = None) -> tuple[list[ClipRef], list[str]]:
+    """Training clips of all ``--data`` paths, minus the validation clip; returns (clips, notes)."""
     refs: list[ClipRef] = []
     for p in paths:
         refs.extend(discover_clips(p, exclude_eval))
-    return refs
+    notes = []
+    if held_out:
+        val = {r.path.resolve() for r in discover_clips(held_out, exclude_eval=False)}
+        kept = [r for r in refs if r.path.resolve() not in val]
+        if len(kept) < len(refs):
+            notes.append(f"validation clip {held_out} left out of the training clips")
+        if not kept:
+            raise UserError("every training clip is the validation clip: give --val-data a clip outside --data")
+        refs = kept
+    return refs, notes
 
 
 def default_num_frames(refs: list[ClipRef]) -> int:

@@ -15,7 +15,13 @@ from rich.console import Console
 from torch import nn
 from torch.utils.data import DataLoader
 
-from seemup.data.train_datasets import IterationSampler, SampleSpec, VideoTrainDataset, worker_init
+from seemup.data.train_datasets import (
+    IterationSampler,
+    SampleSpec,
+    VideoTrainDataset,
+    degrade_on_device,
+    worker_init,
+)
 from seemup.errors import UserError
 from seemup.models import create_model, get_spec
 
@@ -64,10 +70,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device, centre_only: bool) -> dict[str, torch.Tensor]:
+    """Move a uint8 batch to the device as floats in [0, 1], making LR there when the workers did not."""
     nb = device.type == "cuda"
     out = {k: v.to(device, non_blocking=nb) for k, v in batch.items()}
-    out["lr"] = out["lr"].float().div_(255.0)
+    if "lr" not in out:
+        out["lr"] = degrade_on_device(out["hr"])
+        if centre_only:
+            out["hr"] = out["hr"][:, out["hr"].shape[1] // 2]
+    else:
+        out["lr"] = out["lr"].float().div_(255.0)
     out["hr"] = out["hr"].float().div_(255.0)
     return out
 
@@ -99,7 +111,8 @@ class Trainer:
         else:  # the saved weights replace any initialisation; the saved config already has its defaults filled
             model, notes = create_model(cfg.model), []
             model.load_state_dict(state["model"])
-        refs = find_clips(cfg.data, cfg.exclude_eval_clips)
+        refs, data_notes = find_clips(cfg.data, cfg.exclude_eval_clips, cfg.val_data)
+        notes.extend(data_notes)
         if cfg.num_frames is None:
             cfg = dataclasses.replace(cfg, num_frames=default_num_frames(refs))
         if cfg.run_dir is None:
@@ -121,7 +134,8 @@ class Trainer:
         self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console)
         try:
             self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
-                                             cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks)
+                                             cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks,
+                                             make_lr=self.device.type != "cuda")
         except ValueError as exc:
             raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
 
@@ -161,7 +175,7 @@ class Trainer:
         cfg = self.cfg
         if self.flow_frozen and self.iteration >= cfg.fix_flow_iters:
             self._set_flow_frozen(False)
-        b = _to_device(batch, self.device)
+        b = _to_device(batch, self.device, self.window)
         masks = b.get("masks")
         with torch.autocast(self.device.type, enabled=self.amp):
             out = self.net(b["lr"], masks if self.uses_masks else None)

@@ -44,6 +44,9 @@ class Validator:
             raise UserError(f"validation clip {refs[0].path} has too few frames ({clip.num_frames})")
         self.name = clip.name
         self.hr = np.stack([clip.frame(i) for i in range(n)])
+        if window is not None:  # EDVR's pyramid needs LR sides divisible by 4
+            h, w = self.hr.shape[1:3]
+            self.hr = self.hr[:, : h - h % (SCALE * 4), : w - w % (SCALE * 4)]
         self.lr = np.stack([imresize_uint8(f, 1 / SCALE) for f in self.hr])
         self.masks = mask_source.batch(list(self.lr)) if mask_source is not None else None
         self.window = window
