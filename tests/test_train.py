@@ -294,6 +294,29 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(clips: Path, tmp_
     assert [r["loss"] for r in rows] == [r["loss"] for r in csv.DictReader((tmp_path / "a" / "train_log.csv").open())]
 
 
+def test_reflection_circle_padding_like_basicsr() -> None:
+    from seemup.training.validate import reflection_circle_indices
+
+    assert reflection_circle_indices(0, 10, 5) == [4, 3, 0, 1, 2]
+    assert reflection_circle_indices(9, 10, 5) == [7, 8, 9, 6, 5]
+    assert reflection_circle_indices(4, 10, 5) == [2, 3, 4, 5, 6]
+
+
+def test_teacher_adds_a_distillation_term(clips: Path, tmp_path: Path) -> None:
+    teacher = tmp_path / "teacher.pth"
+    torch.manual_seed(123)
+    export_weights(teacher, create_model("basicvsr-tiny"), model_name="basicvsr-tiny", mask_source_id=None,
+                   config={}, iteration=0)
+    common = {**TINY, "model": "basicvsr-tiny", "data": [str(clips)], "iters": 1, "periods": [1],
+              "cache_dir": str(tmp_path / "c")}
+    plain = run({**common, "run_dir": str(tmp_path / "plain")})
+    taught = run({**common, "run_dir": str(tmp_path / "taught"), "teacher": f"basicvsr-tiny:{teacher}",
+                  "teacher_weight": 0.5})
+    assert taught.last_loss > plain.last_loss + 1e-4  # same first batch and weights, plus 0.5 x teacher term
+    with pytest.raises(UserError, match="teacher"):
+        run({**common, "run_dir": str(tmp_path / "bad"), "teacher": "edvr-m:" + str(teacher)})
+
+
 def test_cli_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from seemup.cli import main
 

@@ -81,7 +81,7 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
     cfg, state, _ = build_config(options, str(config) if config else None, str(resume) if resume else None)
     result = train(cfg, state)
     cfg = result.config or cfg
-    if result.run_dir is not None:
+    if result.is_main:
         out = Console(highlight=False)
         psnr = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         loss = f", loss {result.last_loss:.5f}" if result.last_loss is not None else ""

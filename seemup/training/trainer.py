@@ -62,6 +62,7 @@ class TrainResult:
     mask_source_id: str | None
     adapter: Path | None = None
     config: TrainConfig | None = None
+    is_main: bool = True  # False on the other ranks of a DDP run (they write and report nothing)
 
 
 def seed_everything(seed: int) -> None:
@@ -261,7 +262,7 @@ class Trainer:
                            config=cfg.to_dict(), iteration=self.iteration)
             adapter = self._export_adapter()
         return TrainResult(self.run_dir, self.iteration, final, self.total_params, self.trainable_params,
-                           last_loss, val_psnr, self.mask_source_id, adapter, cfg)
+                           last_loss, val_psnr, self.mask_source_id, adapter, cfg, self.main)
 
     def _export_adapter(self) -> Path | None:
         """After SEEM-only tuning from a weight set, also write the SEEM tensors alone as an adapter of it."""
