@@ -191,7 +191,11 @@ def upscale_video(
 
     from seemup.weights import build_model
 
-    model, winfo = build_model(spec.name, opts.weights, mask_source_id=masker.id if masker else None)
+    # untrained networks (tests' tiny models, zero SEEM) come from a fixed seed, so a resumed run continues
+    # with the same network; fork_rng keeps the caller's random state untouched
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model, winfo = build_model(spec.name, opts.weights, mask_source_id=masker.id if masker else None)
     model = model.to(device)
     if winfo is not None:
         notes += list(winfo.notes)

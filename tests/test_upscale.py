@@ -1,0 +1,203 @@
+"""End-to-end `seemup upscale` on short real and synthetic clips (fast models: bicubic, basicvsr-tiny)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seemup.errors import UserError
+from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
+from seemup.video import ffmpeg_exe, probe, read_frames
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DOG = SHARED / "data" / "footage" / "01_dog.mp4"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 frames of real footage at 64x36 with a sine audio track (synthetic pattern if shared/ is absent)."""
+    out = tmp_path_factory.mktemp("clip") / "dog.mp4"
+    if DOG.is_file():
+        video = ["-i", str(DOG)]
+        vf = ["-vf", "trim=start_frame=30,setpts=PTS-STARTPTS,scale=64:36:flags=area"]
+    else:
+        video, vf = ["-f", "lavfi", "-i", "testsrc2=s=64x36:r=30000/1001"], []
+    _ffmpeg(*video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000", *vf, "-map", "0:v", "-map", "1:a",
+            "-frames:v", "10", "-t", "0.33", "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(out))
+    return out
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    with read_frames(path) as it:
+        return list(it)
+
+
+def test_video_out_is_4x_same_frames_fps_and_audio(clip: Path, tmp_path: Path) -> None:
+    info = probe(clip)
+    assert info.has_audio and info.num_frames == 10
+    out = tmp_path / "up.mp4"
+    result = upscale_video(clip, out, UpscaleOptions(model="basicvsr-tiny", chunk=4, overlap=2, device="cpu"))
+    got = probe(out)
+    assert (got.width, got.height) == (256, 144)
+    assert got.num_frames == 10 and got.fps == info.fps == Fraction(30000, 1001)
+    assert got.has_audio
+    assert result.frames == 10 and result.out_size == (256, 144) and "basicvsr-tiny" in result.summary()
+    assert [p.name for p in tmp_path.iterdir()] == ["up.mp4"]  # no temporaries or partial state left
+
+
+def test_png_folder_output_matches_bicubic(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "frames"
+    upscale_video(clip, out, UpscaleOptions(model="bicubic", chunk=3, device="cpu"))
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{i:08d}.png" for i in range(10)]
+    from seemup.data.imresize import imresize_uint8
+
+    lr = _frames(clip)
+    sr = _frames(out)
+    assert sr[7].shape == (144, 256, 3)
+    assert np.abs(sr[7].astype(int) - imresize_uint8(lr[7], 4)).max() <= 1  # frame 7 is frame 7: order kept
+
+
+def test_frame_folder_input(tmp_path: Path, clip: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    import cv2
+
+    for i, f in enumerate(_frames(clip)[:5]):
+        cv2.imwrite(str(src / f"img{i + 1}.png"), f[:, :, ::-1])
+    out = tmp_path / "out.mkv"
+    upscale_video(src, out, UpscaleOptions(model="bicubic", fps=Fraction(24)))
+    got = probe(out)
+    assert got.num_frames == 5 and got.fps == 24 and (got.width, got.height) == (256, 144)
+
+
+def test_window_model_edvr(clip: Path, tmp_path: Path) -> None:
+    """EDVR (window kind, 5 frames): 62x34 is no multiple of 4, so the input is padded and the output cropped."""
+    from seemup.models import create_model
+
+    torch.manual_seed(0)
+    small_config = {"num_feat": 8, "num_extract_block": 1, "num_reconstruct_block": 1}
+    weights = tmp_path / "edvr.pth"
+    torch.save({"params": create_model("edvr-m", **small_config).state_dict(),
+                "meta": {"model": "edvr-m", "model_config": small_config}}, weights)
+    small = tmp_path / "small.mp4"
+    _ffmpeg("-i", str(clip), "-vf", "crop=62:34:0:0", "-frames:v", "6", "-c:v", "libx264", "-qp", "0", str(small))
+    out = tmp_path / "edvr.mp4"
+    result = upscale_video(small, out, UpscaleOptions(model="edvr-m", weights=weights, chunk=4))
+    got = probe(out)
+    assert (got.width, got.height, got.num_frames) == (248, 136, 6)
+    assert any("padded" in n for n in result.notes) and result.overlap == 4
+
+
+def test_interrupt_then_resume_gives_same_output(clip: Path, tmp_path: Path) -> None:
+    opts = dict(model="basicvsr-tiny", chunk=3, overlap=2, device="cpu")
+    reference = tmp_path / "ref.mp4"
+    upscale_video(clip, reference, UpscaleOptions(**opts))
+
+    out = tmp_path / "out.mp4"
+
+    def stop_after_chunk_1(k: int) -> None:
+        if k == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(clip, out, UpscaleOptions(**opts), on_chunk=stop_after_chunk_1)
+    assert not out.exists()  # no partial output file
+    partial = partial_dir_for(out)
+    assert (partial / "state.json").is_file() and len(list(partial.glob("seg_*.mp4"))) == 2
+
+    with pytest.raises(UserError, match="--resume"):
+        upscale_video(clip, out, UpscaleOptions(**opts))  # never silently discards the interrupted work
+    with pytest.raises(UserError, match="other settings"):
+        upscale_video(clip, out, UpscaleOptions(**{**opts, "overlap": 1}, resume=True))
+
+    result = upscale_video(clip, out, UpscaleOptions(**opts, resume=True))
+    assert result.resumed_from == 6 and result.computed_frames == 4
+    assert not partial.exists()
+    ref, got = _frames(reference), _frames(out)
+    assert len(got) == 10 and all(np.array_equal(a, b) for a, b in zip(ref, got, strict=True))
+
+
+def test_crash_leaves_no_output_and_force_restarts(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "frames_out"
+
+    def boom(k: int) -> None:
+        raise RuntimeError("simulated crash")
+
+    with pytest.raises(RuntimeError):
+        upscale_video(clip, out, UpscaleOptions(model="bicubic", chunk=4), on_chunk=boom)
+    assert not out.exists()
+    upscale_video(clip, out, UpscaleOptions(model="bicubic", chunk=4, force=True))
+    assert len(list(out.iterdir())) == 10 and not partial_dir_for(out).exists()
+
+
+def test_existing_output_needs_force(clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"precious")
+    with pytest.raises(UserError, match="exists"):
+        upscale_video(clip, out, UpscaleOptions(model="bicubic"))
+    assert out.read_bytes() == b"precious"
+    upscale_video(clip, out, UpscaleOptions(model="bicubic", force=True))
+    assert probe(out).num_frames == 10
+
+
+@pytest.mark.parametrize("opts,match", [
+    (dict(scale=2), "only"), (dict(chunk=0), "--chunk"), (dict(overlap=-1), "--overlap"), (dict(tile=5), "--tile"),
+    (dict(model="nope"), "unknown model"), (dict(codec="nocodec"), "codec"), (dict(preset="warp"), "preset"),
+    (dict(device="tpu"), "device"), (dict(model="bicubic", weights="x.pth"), "no weights"),
+])
+def test_bad_options(clip: Path, tmp_path: Path, opts: dict, match: str) -> None:
+    with pytest.raises(UserError, match=match):
+        upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(**{"model": "bicubic", **opts}))
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n" * 100)
+    audio_only = tmp_path / "audio.m4a"
+    _ffmpeg("-f", "lavfi", "-i", "sine=d=0.5", "-c:a", "aac", str(audio_only))
+    for bad, match in [(tmp_path / "missing.mp4", "not found"), (text, "not a readable video"),
+                       (audio_only, "no video stream"), (tmp_path, "no png/jpg frames")]:
+        with pytest.raises(UserError, match=match):
+            upscale_video(bad, tmp_path / "o.mp4", UpscaleOptions(model="bicubic"))
+
+
+def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
+    good = tmp_path / "good.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x36:r=25", "-frames:v", "40", "-g", "8", "-c:v", "libx264", str(good))
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 3000] = bytes(b ^ 0x5A for b in data[mid:mid + 3000])
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "o.mp4"
+    with pytest.raises(UserError, match="corrupt|failed|ended"):
+        upscale_video(bad, out, UpscaleOptions(model="bicubic", chunk=50))
+    assert not out.exists()
+
+
+def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "seemup", "upscale"]
+    out = tmp_path / "c.mp4"
+    ok = subprocess.run([*cmd, str(clip), str(out), "--model", "bicubic", "--quiet"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "bicubic" in ok.stdout and "64x36 -> 256x144" in ok.stdout and ok.stderr == ""
+    again = subprocess.run([*cmd, str(clip), str(out), "--model", "bicubic"], capture_output=True, text=True)
+    assert again.returncode != 0 and again.stderr.strip().count("\n") == 0 and "--force" in again.stderr
+    bad = subprocess.run([*cmd, str(clip), str(tmp_path / "d.mp4"), "--scale", "3"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "error:" in bad.stderr and "Traceback" not in bad.stderr
