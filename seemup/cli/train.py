@@ -19,38 +19,40 @@ DataOpt = Annotated[list[str] | None, Opt("--data", "-d", help="Training clips: 
 ConfigOpt = Annotated[Path | None, Opt("--config", help="TOML file with any of these options (flags override it).")]
 ResumeOpt = Annotated[Path | None, Opt("--resume", help="Continue a run exactly: its directory or a .state file.")]
 RunDirOpt = Annotated[Path | None, Opt("--run-dir", "-o", help="Where checkpoints, config and log go "
-                                       "[default: runs/<model>-<time>].")]
-ItersOpt = Annotated[int | None, Opt("--iters", help="Total iterations [recipe: 300000 BasicVSR, 600000 EDVR].")]
-BatchOpt = Annotated[int | None, Opt("--batch-size", "-b", help="Samples per step and process [6 BasicVSR, 4 EDVR].")]
-FramesOpt = Annotated[int | None, Opt("--num-frames", help="Frames per sample [15; EDVR: its window].")]
-PatchOpt = Annotated[int | None, Opt("--patch-size", help="LR patch side in pixels [64] (HR patch is 4x).")]
+                                       "(default runs/<model>-<time>).")]
+ItersOpt = Annotated[int | None, Opt("--iters", help="Total iterations (default 300000 BasicVSR, 600000 EDVR).")]
+BatchOpt = Annotated[int | None, Opt("--batch-size", "-b", help="Samples per step and process "
+                                   "(default 6 BasicVSR, 4 EDVR).")]
+FramesOpt = Annotated[int | None, Opt("--num-frames", help="Frames per sample (default 15; EDVR: its window).")]
+PatchOpt = Annotated[int | None, Opt("--patch-size", help="LR patch side in pixels; the HR patch is 4x (default 64).")]
 DownOpt = Annotated[int | None, Opt("--hr-downscale", help="Area-downscale source frames by this factor before they "
-                                    "become HR (2 for compressed 720p footage) [1].")]
-LrOpt = Annotated[float | None, Opt("--lr", help="Adam learning rate [2e-4 BasicVSR, 4e-4 EDVR].")]
-PeriodsOpt = Annotated[str | None, Opt("--periods", help="Cosine restart periods, comma-separated [--iters].")]
-RestartOpt = Annotated[str | None, Opt("--restart-weights", help="Restart weights, comma-separated [1,...].")]
-EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of the cosine [1e-7].")]
-FlowMulOpt = Annotated[float | None, Opt("--flow-lr-mul", help="SPyNet learning-rate multiplier [0.125].")]
+                                    "become HR (2 for compressed 720p footage) (default 1).")]
+LrOpt = Annotated[float | None, Opt("--lr", help="Adam learning rate (default 2e-4 BasicVSR, 4e-4 EDVR).")]
+PeriodsOpt = Annotated[str | None, Opt("--periods", help="Cosine restart periods, comma-separated (default --iters).")]
+RestartOpt = Annotated[str | None, Opt("--restart-weights", help="Restart weights, comma-separated (default 1,...).")]
+EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of the cosine (default 1e-7).")]
+FlowMulOpt = Annotated[float | None, Opt("--flow-lr-mul", help="SPyNet learning-rate multiplier (default 0.125).")]
 FixFlowOpt = Annotated[int | None, Opt("--fix-flow-iters", help="Keep SPyNet frozen this many iterations "
-                                       "[5000 when it starts pretrained, else 0].")]
+                                       "(default 5000 when it starts pretrained, else 0).")]
 InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
                                         "name, e.g. basicvsr-reds4) before training.")]
-ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this value (0: off) [0].")]
-AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision [on with CUDA].")]
-SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn [0].")]
-WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes [4].")]
+ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
+AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision (default on with CUDA).")]
+SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn (default 0).")]
+WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes (default 4).")]
 SaveOpt = Annotated[int | None, Opt("--save-every", help="Save a training state and weights every N iterations "
-                                    "[5000].")]
-KeepOpt = Annotated[int | None, Opt("--keep-checkpoints", help="Training states kept (weights all kept) [3].")]
-ValEveryOpt = Annotated[int | None, Opt("--val-every", help="Validation PSNR every N iterations [5000].")]
+                                    "(default 5000).")]
+KeepOpt = Annotated[int | None, Opt("--keep-checkpoints", help="Training states kept; weights all kept (default 3).")]
+ValEveryOpt = Annotated[int | None, Opt("--val-every", help="Validation PSNR every N iterations (default 5000).")]
 ValDataOpt = Annotated[str | None, Opt("--val-data", help="Held-out clip for validation PSNR (not trained on).")]
-ValFramesOpt = Annotated[int | None, Opt("--val-frames", help="Frames of the validation clip used [30].")]
-LogOpt = Annotated[int | None, Opt("--log-every", help="Write a train_log.csv row every N iterations [10].")]
-MasksOpt = Annotated[str | None, Opt("--masks", help="Mask source for SEEM models: auto, sam, classical [auto].")]
+ValFramesOpt = Annotated[int | None, Opt("--val-frames", help="Frames of the validation clip used (default 30).")]
+LogOpt = Annotated[int | None, Opt("--log-every", help="Write a train_log.csv row every N iterations (default 10).")]
+MasksOpt = Annotated[str | None, Opt("--masks", help="Mask source for SEEM models: auto, sam, "
+                                  "classical (default auto).")]
 SamOpt = Annotated[str | None, Opt("--sam-checkpoint", help="SAM checkpoint for --masks sam/auto.")]
 TeacherOpt = Annotated[str | None, Opt("--teacher", help="Distil from NAME[:WEIGHTS] (e.g. basicvsr:basicvsr-reds4).")]
-TeacherWOpt = Annotated[float | None, Opt("--teacher-weight", help="Weight of the teacher term [1.0].")]
-DeviceOpt = Annotated[str | None, Opt("--device", help="auto, cpu, cuda, cuda:N [auto].")]
+TeacherWOpt = Annotated[float | None, Opt("--teacher-weight", help="Weight of the teacher term (default 1.0).")]
+DeviceOpt = Annotated[str | None, Opt("--device", help="auto, cpu, cuda, cuda:N (default auto).")]
 CacheOpt = Annotated[str | None, Opt("--cache-dir", help="Where decoded clips and mask arrays are cached.")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress output.")]
 
@@ -95,7 +97,7 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
 @app.command()
 def train(
     model: ModelOpt = None, data: DataOpt = None, weights: Annotated[str | None, Opt(
-        "--weights", "-w", help="Initial weights (path or weight-set name) [none: from scratch].")] = None,
+        "--weights", "-w", help="Initial weights (path or weight-set name) (default none: from scratch).")] = None,
     config: ConfigOpt = None, resume: ResumeOpt = None, run_dir: RunDirOpt = None, iters: ItersOpt = None,
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
@@ -118,7 +120,8 @@ def train(
 @app.command()
 def finetune(
     model: ModelOpt = None, data: DataOpt = None, weights: Annotated[str | None, Opt(
-        "--weights", "-w", help="Backbone checkpoint (path or weight-set name) [the model's default weights].")] = None,
+        "--weights", "-w", help="Backbone checkpoint (path or weight-set name) "
+        "(default the model's default set).")] = None,
     freeze_backbone: Annotated[bool | None, Opt(
         "--freeze-backbone/--no-freeze-backbone", help="Train only f_r and the SEEM blocks; the backbone stays "
         "bit-for-bit unchanged.")] = None,

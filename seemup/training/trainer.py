@@ -139,6 +139,10 @@ class Trainer:
                                              make_lr=self.device.type != "cuda")
         except ValueError as exc:
             raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
+        skipped = len(self.data.clips) - len(self.dataset.clips)
+        if skipped:
+            notes.append(f"{skipped} clip(s) skipped: fewer than {cfg.num_frames} frames or smaller than "
+                         f"{cfg.patch_size * 4}x{cfg.patch_size * 4} px")
 
         self.validator = None
         if cfg.val_data and self.main:
