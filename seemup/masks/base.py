@@ -53,7 +53,8 @@ class MaskSource(ABC):
     """Turns an LR frame into ``[64, H, W]`` uint8 {0,1} masks; ``id`` names exactly what produced them.
 
     ``id`` is stable across runs and machines (kind + checkpoint hash + parameters): trained weights record it
-    and the cache keys on it, so two sources with the same id must give the same masks.
+    and the cache keys on it, so two sources with the same id give the same masks — up to numerics: SAM on
+    CUDA runs its encoder in bf16/fp16 and may flip a few boundary pixels relative to CPU fp32.
     """
 
     id: str

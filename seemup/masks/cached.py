@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import MaskSource
+from .base import NUM_MASKS, MaskSource
 from .cache import MaskCache, frame_digest
 
 
@@ -35,30 +35,43 @@ class CachedMasks(MaskSource):
         self.preferred_batch = source.preferred_batch
         self.stats = CacheStats()
 
+    def _lookup(self, frame: np.ndarray) -> tuple[str, np.ndarray | None]:
+        digest = frame_digest(frame)
+        hit = self.cache.get(digest, self.id)
+        if hit is not None and hit.shape[1:] != frame.shape[:2]:
+            hit = None  # cannot happen for an intact entry (the digest covers the shape); be safe anyway
+        return digest, hit
+
     def _masks(self, frame: np.ndarray) -> np.ndarray:
-        return self._masks_batch([frame])[0]
+        digest, hit = self._lookup(frame)
+        if hit is not None:
+            self.stats.hits += 1
+            return hit
+        self.stats.misses += 1
+        masks = self.source(frame)
+        self.cache.put(digest, self.id, masks)
+        return masks
 
     def _masks_batch(self, frames: list[np.ndarray]) -> np.ndarray:
-        digests = [frame_digest(f) for f in frames]
-        results: list[np.ndarray | None] = []
-        for frame, digest in zip(frames, digests, strict=True):
-            hit = self.cache.get(digest, self.id)
-            if hit is not None and hit.shape[1:] != frame.shape[:2]:
-                hit = None  # cannot happen for an intact entry (the digest covers the shape); be safe anyway
-            results.append(hit)
-        missing = [i for i, r in enumerate(results) if r is None]
+        out = np.empty((len(frames), NUM_MASKS, *frames[0].shape[:2]), dtype=np.uint8)
+        first_miss: dict[str, int] = {}  # identical frames in one batch (a still shot) are computed once
+        missing: list[tuple[int, str]] = []
+        for i, frame in enumerate(frames):
+            digest, hit = self._lookup(frame)
+            if hit is not None:
+                out[i] = hit
+            else:
+                missing.append((i, digest))
+                first_miss.setdefault(digest, i)
         self.stats.hits += len(frames) - len(missing)
         self.stats.misses += len(missing)
-        # identical frames in one batch (a still shot) are computed once
-        first: dict[str, int] = {}
-        for i in missing:
-            first.setdefault(digests[i], i)
-        unique = list(first.values())
-        if unique:
-            computed = self.source.batch([frames[i] for i in unique])
-            for i, masks in zip(unique, computed, strict=True):
-                self.cache.put(digests[i], self.id, masks)
-                results[i] = masks
-            for i in missing:
-                results[i] = results[first[digests[i]]]
-        return np.stack(results)  # type: ignore[arg-type]
+        if first_miss:
+            unique = list(first_miss.items())
+            computed = self.source.batch([frames[i] for _, i in unique])
+            for (digest, i), masks in zip(unique, computed, strict=True):
+                self.cache.put(digest, self.id, masks)
+                out[i] = masks
+            for i, digest in missing:
+                if first_miss[digest] != i:
+                    out[i] = out[first_miss[digest]]
+        return out
