@@ -143,3 +143,17 @@ def test_bad_checkpoints_are_user_errors(tmp_path) -> None:
     torch.save({"image_encoder.pos_embed": torch.zeros(1, 64, 64, 768)}, partial_b)
     with pytest.raises(UserError, match="does not match the vit_b model"):
         load_sam(partial_b)
+
+
+def test_checkpoint_id_carries_the_file_sha256(monkeypatch, tmp_path) -> None:
+    """The id of a checkpoint-backed source is type + first 16 hex of the file's sha256 (loading stubbed:
+    no real SAM checkpoint is available to tests)."""
+    import hashlib
+
+    monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(tmp_path / "w"))  # the hash cache lives there
+    ckpt = tmp_path / "sam_vit_b_01ec64.pth"
+    ckpt.write_bytes(b"stand-in checkpoint bytes")
+    monkeypatch.setattr("seemup.masks.sam.load_sam", lambda path, device="cpu": (build_sam_tiny(0), "vit_b"))
+    src = get_mask_source("auto", sam_checkpoint=ckpt, quiet=True)
+    assert src.id == f"sam-vit_b-{hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16]}-pps8"
+    assert src(_frame()).shape == (NUM_MASKS, 32, 48)
