@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -292,6 +293,33 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(clips: Path, tmp_
     rows = list(csv.DictReader((tmp_path / "b" / "train_log.csv").open()))
     assert [int(r["iteration"]) for r in rows] == [1, 2, 3, 4]
     assert [r["loss"] for r in rows] == [r["loss"] for r in csv.DictReader((tmp_path / "a" / "train_log.csv").open())]
+
+
+def test_ctrl_c_saves_a_state_that_resumes_exactly(clips: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from seemup.training import Trainer
+
+    common = {**TINY, "model": "basicvsr-tiny", "data": [str(clips)], "cache_dir": str(tmp_path / "c"),
+              "save_every": 10, "workers": 1}
+    straight = run({**common, "run_dir": str(tmp_path / "a")})
+    step = Trainer.step
+
+    def step_then_ctrl_c(self: Trainer, batch: dict) -> float:
+        loss = step(self, batch)
+        if self.iteration == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C during step 1
+        return loss
+
+    monkeypatch.setattr(Trainer, "step", step_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        run({**common, "run_dir": str(tmp_path / "b")})
+    assert [p.name for p in (tmp_path / "b" / "states").iterdir()] == ["iter_000000001.state"]
+    monkeypatch.setattr(Trainer, "step", step)
+    resumed = run({}, resume=str(tmp_path / "b"))
+    a, b = params(straight.weights), params(resumed.weights)
+    assert resumed.iteration == 4 and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_reflection_circle_padding_like_basicsr() -> None:

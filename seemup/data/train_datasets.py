@@ -8,6 +8,7 @@ the order in which they finish therefore cannot change what the network sees, an
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -125,7 +126,9 @@ class IterationSampler(Sampler[int]):
 
 
 def worker_init(_: int) -> None:
-    """One thread per DataLoader worker: the workers are the parallelism."""
+    """One thread per DataLoader worker (the workers are the parallelism); Ctrl-C is the main process's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the trainer's stop handler, inherited by fork
     torch.set_num_threads(1)
     try:
         import cv2

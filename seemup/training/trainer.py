@@ -28,6 +28,7 @@ from seemup.models import create_model, get_spec
 from .checkpoint import export_weights, prune_states, save_state, set_rng_states, state_path, weights_path
 from .config import TrainConfig, save_config_json
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
+from .interrupt import StopRequest
 from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
 from .progress import TrainLog, TrainProgress
@@ -235,9 +236,10 @@ class Trainer:
         last_loss = val_psnr = None
         window_losses: list[float] = []
         start_time = time.monotonic()
+        stop = StopRequest()
         try:
-            with TrainProgress(cfg.iters, self.iteration, quiet=cfg.quiet or not self.main,
-                               console=self.console) as progress:
+            with stop, TrainProgress(cfg.iters, self.iteration, quiet=cfg.quiet or not self.main,
+                                     console=self.console) as progress:
                 for batch in loader:
                     window_losses.append(self.step(batch))
                     it = self.iteration
@@ -253,9 +255,17 @@ class Trainer:
                                   val_psnr=f"{psnr_now:.4f}" if psnr_now is not None else None,
                                   it_per_s=f"{progress.rate(it):.3f}",
                                   elapsed_s=f"{time.monotonic() - start_time:.1f}")
-                    if self.main and (it % cfg.save_every == 0 or it == cfg.iters):
+                    saved = it % cfg.save_every == 0 or it == cfg.iters
+                    if self.main and saved:
                         self.save()
                     progress.update(it, last_loss, psnr_now)
+                    if it < cfg.iters and stop.agreed(self.dist, self.device):
+                        if self.main:
+                            if not saved:
+                                self.save()
+                            self.console.print(f"stopped at iteration {it}; state saved, continue with "
+                                               f"--resume {self.run_dir}")
+                        raise KeyboardInterrupt
         finally:
             if log is not None:
                 log.close()
