@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -106,6 +105,9 @@ def test_window_model_edvr(clip: Path, tmp_path: Path) -> None:
 
 def test_interrupt_then_resume_gives_same_output(clip: Path, tmp_path: Path) -> None:
     opts = dict(model="basicvsr-tiny", chunk=3, overlap=2, device="cpu")
+    small = tmp_path / "small.mp4"
+    _ffmpeg("-i", str(clip), "-vf", "crop=32:24:8:4", "-c:v", "libx264", "-qp", "0", "-c:a", "copy", str(small))
+    clip = small
     reference = tmp_path / "ref.mp4"
     upscale_video(clip, reference, UpscaleOptions(**opts))
 
@@ -191,13 +193,19 @@ def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "seemup", "upscale"]
+def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seemup.cli import main
+
     out = tmp_path / "c.mp4"
-    ok = subprocess.run([*cmd, str(clip), str(out), "--model", "bicubic", "--quiet"], capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert "bicubic" in ok.stdout and "64x36 -> 256x144" in ok.stdout and ok.stderr == ""
-    again = subprocess.run([*cmd, str(clip), str(out), "--model", "bicubic"], capture_output=True, text=True)
-    assert again.returncode != 0 and again.stderr.strip().count("\n") == 0 and "--force" in again.stderr
-    bad = subprocess.run([*cmd, str(clip), str(tmp_path / "d.mp4"), "--scale", "3"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+    with pytest.raises(SystemExit) as done:
+        main(["upscale", str(clip), str(out), "--model", "bicubic", "--quiet"])
+    assert done.value.code in (0, None)
+    captured = capsys.readouterr()
+    assert "bicubic" in captured.out and "64x36 -> 256x144" in captured.out and captured.err == ""
+    for args, match in [([str(clip), str(out), "--model", "bicubic"], "--force"),
+                        ([str(clip), str(tmp_path / "d.mp4"), "--scale", "3"], "--scale 3"),
+                        ([str(tmp_path / "none.mp4"), str(tmp_path / "d.mp4")], "not found")]:
+        with pytest.raises(SystemExit) as exc:
+            main(["upscale", *args])
+        err = capsys.readouterr().err
+        assert exc.value.code != 0 and err.startswith("error:") and err.strip().count("\n") == 0 and match in err

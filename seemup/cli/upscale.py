@@ -41,7 +41,7 @@ def upscale(
     weights: str | None = typer.Option(None, "--weights", "-w", help=_HELP["weights"]),
     scale: int = typer.Option(4, "--scale", help=_HELP["scale"]),
     chunk: int | None = typer.Option(None, "--chunk", help=_HELP["chunk"]),
-    overlap: int = typer.Option(8, "--overlap", help=_HELP["overlap"]),
+    overlap: int = typer.Option(10, "--overlap", help=_HELP["overlap"]),
     tile: int = typer.Option(0, "--tile", help=_HELP["tile"]),
     tile_overlap: int = typer.Option(16, "--tile-overlap", help=_HELP["tile_overlap"]),
     device: str = typer.Option("auto", "--device", help=_HELP["device"]),

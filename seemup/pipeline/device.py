@@ -58,14 +58,14 @@ def default_chunk(device: torch.device, h: int, w: int, num_feat: int, fp16: boo
     """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 100.
 
     Longer chunks give the recurrence more context and waste less work on overlap, until memory runs out.
-    CPU runs cap at 30: they are slow anyway and a chunk is also the unit of --resume.
+    CPU runs cap at 50: they are slow anyway and a chunk is also the unit of --resume.
     """
     size = 2 if fp16 else 4
     # the transient of reconstructing one output frame (64-channel maps at 2x and 4x) comes on top
     transient = 64 * 16 * h * w * size * 2
     budget = available_memory(device) // 4 - transient
     fit = budget // max(1, bytes_per_frame(h, w, num_feat, size))
-    cap = 100 if device.type == "cuda" else 30
+    cap = 100 if device.type == "cuda" else 50
     return int(max(8, min(cap, fit)))
 
 

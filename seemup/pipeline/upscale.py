@@ -37,7 +37,7 @@ class UpscaleOptions:
     weights: str | Path | None = None
     scale: int = 4
     chunk: int | None = None  # None: sized for the device
-    overlap: int = 8
+    overlap: int = 10
     tile: int | None = None  # LR pixels; None/0: whole frames
     tile_overlap: int = 16
     device: str = "auto"
