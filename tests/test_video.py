@@ -178,3 +178,19 @@ def test_join_segments_exact_timing(tmp_path: Path, clip: Path) -> None:
             pieces += list(it)
     assert len(back) == 10
     assert all(np.array_equal(a, b) for a, b in zip(pieces, back, strict=True))  # stream copy: bit-exact
+
+
+def test_subtitles_follow_into_mp4_and_mkv(tmp_path: Path) -> None:
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n", encoding="utf-8")
+    src = tmp_path / "src.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=32x16:r=10", "-i", str(srt),
+                    "-frames:v", "4", "-c:v", "libx264", "-c:s", "srt", str(src)], check=True)
+    info = probe(src)
+    assert info.has_subtitles and info.subtitle_codecs == ("subrip",)
+    with read_frames(src) as it:
+        frames = list(it)
+    for name in ("out.mp4", "out.mkv"):
+        write_frames(frames, tmp_path / name, info.fps, source=info)
+        got = probe(tmp_path / name)
+        assert got.has_subtitles and got.num_frames == 4

@@ -78,5 +78,9 @@ def upscale(
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     progress = NullProgress() if quiet else RichProgress(console=err)
-    result = upscale_video(input, output, options, progress=progress, log=None if quiet else err.print)
+
+    def notice(message: str) -> None:
+        err.print(message, markup=False)
+
+    result = upscale_video(input, output, options, progress=progress, log=None if quiet else notice)
     print(result.summary())

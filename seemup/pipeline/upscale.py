@@ -224,7 +224,7 @@ def upscale_video(
     settings = opts.encode_settings()
     seg_suffix = segment_suffix(settings.resolved_codec())
     out_w, out_h = width * SCALE, height * SCALE
-    resumed_from = plan[job.done].out_start if job.done < len(plan) else info.num_frames
+    resumed_from = (plan[job.done].out_start if job.done < len(plan) else info.num_frames) if job.done else 0
 
     t0 = time.perf_counter()
     computed = 0
@@ -249,7 +249,7 @@ def upscale_video(
         output=dst, model=spec.name, weights=winfo.name if winfo else None, device=str(device),
         precision="fp16" if fp16 else "fp32", in_size=(width, height), out_size=(out_w, out_h),
         frames=info.num_frames, computed_frames=computed, seconds=seconds, chunk=chunk, overlap=overlap,
-        tile=runner.tile, resumed_from=resumed_from if job.done and resumed_from else 0, notes=notes,
+        tile=runner.tile, resumed_from=resumed_from, notes=notes,
     )
 
 
