@@ -65,7 +65,8 @@ def extract_state_dict(obj: Any, param_key: str | None = None) -> dict[str, torc
     return state
 
 
-def _translate(key: str, model_keys: set[str]) -> str:
+def translate_key(key: str, model_keys: set[str]) -> str:
+    """Our (BasicSR) name for a checkpoint key of any supported layout, given the model's keys."""
     if key in model_keys:
         return key
     m = _MMAGIC_SPYNET.match(key)
@@ -74,8 +75,7 @@ def _translate(key: str, model_keys: set[str]) -> str:
     new = key
     for pattern, repl in _MMAGIC_RENAMES:
         new = pattern.sub(repl, new)
-    if new not in model_keys and ".conv." in new:
-        stripped = new.replace(".conv.", ".", 1) if new.endswith((".conv.weight", ".conv.bias")) else new
+    if new not in model_keys:  # MMagic's ConvModule puts a conv's tensors one level deeper
         stripped = re.sub(r"\.conv\.(weight|bias)$", r".\1", new)
         if stripped in model_keys:
             new = stripped
@@ -93,7 +93,7 @@ def load_weights(model: nn.Module, path: str | Path, param_key: str | None = Non
         state = read_state_dict(path, param_key)
     own = model.state_dict()
     model_keys = set(own)
-    translated = {_translate(k, model_keys): v for k, v in state.items()}
+    translated = {translate_key(k, model_keys): v for k, v in state.items()}
     missing = sorted(k for k in model_keys if k not in translated)
     unexpected = sorted(k for k in translated if k not in model_keys)
     seem_missing = [k for k in missing if k.startswith(SEEM_PREFIX)]

@@ -119,7 +119,7 @@ def init_model(cfg: TrainConfig, mask_source_id: str | None) -> tuple[nn.Module,
 
 def load_flow(model: nn.Module, path: Path) -> None:
     """Copy the ``spynet.*`` tensors of a checkpoint into ``model`` (shapes must match)."""
-    from seemup.models.checkpoint import _translate
+    from seemup.models.checkpoint import translate_key
 
     own = model.state_dict()
     try:
@@ -128,7 +128,7 @@ def load_flow(model: nn.Module, path: Path) -> None:
         raise UserError(str(exc)) from exc
     flow = {}
     for key, value in state.items():
-        k = _translate(key, set(own))
+        k = translate_key(key, set(own))
         if is_flow(k):
             flow[k] = value
     wanted = [k for k in own if is_flow(k)]

@@ -8,18 +8,13 @@ the manifest fails the tests instead of silently disabling a weight set.
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seemup.errors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10 needs the backport
-    import tomli as tomllib
 
 MANIFEST_NAME = "manifest.toml"
 SCHEMA = 1
