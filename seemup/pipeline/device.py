@@ -8,7 +8,8 @@ import torch
 
 from seemup.errors import UserError
 
-# Measured with the full BasicVSR (64 features, 30 blocks) on one CPU core at 320x180 input.
+# Reference rate of the full BasicVSR (64 features, 30 blocks) on a desktop CPU at 320x180 input; a busy
+# 2-core machine is slower (docs/upscale.md has this repo's benchmark numbers).
 CPU_SECONDS_PER_FRAME_320x180 = 4.6
 CPU_ESTIMATE_PIXELS = 320 * 180
 

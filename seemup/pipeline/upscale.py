@@ -20,6 +20,7 @@ from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, 
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
 from .device import cpu_estimate_seconds, default_chunk, resolve_device
+from .memory import release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
 from .runner import MIN_TILE, SCALE, ModelRunner
@@ -289,10 +290,12 @@ def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: Model
                 idx = range(chunk.in_start, chunk.in_end)
                 lr = np.stack([buf[i] for i in idx])
                 masks = np.stack([mbuf[i] for i in idx]) if masker is not None else None
-                sr = runner.run_recurrent(lr, masks)
-                out = sr[chunk.out_start - chunk.in_start: chunk.out_end - chunk.in_start]
+                out = runner.run_recurrent(lr, masks)[chunk.out_start - chunk.in_start: chunk.out_end - chunk.in_start]
+                del lr, masks
             _write_chunk(job, chunk, out, out_size, info.fps, settings, seg_suffix, frame_dir_out)
             job.mark_done(chunk.index)
+            del out
+            release_freed_memory()
             computed += chunk.size
             progress.advance(chunk.size)
             if on_chunk is not None:
