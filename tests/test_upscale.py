@@ -179,6 +179,34 @@ def test_bad_inputs(tmp_path: Path) -> None:
             upscale_video(bad, tmp_path / "o.mp4", UpscaleOptions(model="bicubic"))
 
 
+def test_zero_frame_video_is_an_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mkv"  # a video stream whose every packet was dropped, plus audio
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x16:r=10", "-f", "lavfi", "-i", "sine", "-t", "0.5", "-map", "0:v",
+            "-map", "1:a", "-c:v", "libx264", "-bsf:v", "noise=drop=1", str(empty))
+    with pytest.raises(UserError, match="no frames"):
+        upscale_video(empty, tmp_path / "o.mp4", UpscaleOptions(model="bicubic"))
+
+
+def test_seem_model_with_classical_masks(clip: Path, tmp_path: Path) -> None:
+    small = tmp_path / "small.mp4"
+    _ffmpeg("-i", str(clip), "-vf", "crop=32:24:8:4", "-frames:v", "5", "-c:v", "libx264", "-qp", "0", str(small))
+    cache = tmp_path / "masks"
+    opts = UpscaleOptions(model="basicvsr-tiny-seem", mask_source="classical", cache_dir=cache, chunk=3, overlap=1)
+    upscale_video(small, tmp_path / "a.mp4", opts)
+    assert any(cache.rglob("*")), "masks were computed through the cache"
+    got = probe(tmp_path / "a.mp4")
+    assert (got.width, got.height, got.num_frames) == (128, 96, 5)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the notice is for machines without CUDA")
+def test_cpu_notice_for_full_basicvsr_keeps_the_choice(clip: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    with pytest.raises(UserError, match="weights"):  # stop before the slow part: weights that do not exist
+        upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(model="basicvsr", weights=str(tmp_path / "no.pth")),
+                      log=said.append)
+    assert len(said) == 1 and "basicvsr-lite" in said[0] and "s per frame" in said[0]
+
+
 def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
     good = tmp_path / "good.mp4"
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x36:r=25", "-frames:v", "40", "-g", "8", "-c:v", "libx264", str(good))
