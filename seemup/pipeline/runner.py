@@ -72,7 +72,7 @@ class ModelRunner:
                     else:
                         out = self._call(lr, masks)
                 break
-            except torch.OutOfMemoryError:
+            except torch.cuda.OutOfMemoryError:
                 if self.device.type != "cuda":
                     raise
                 torch.cuda.empty_cache()

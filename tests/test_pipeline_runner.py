@@ -1,0 +1,77 @@
+"""ModelRunner: padding for window models, single-frame clips, and the CUDA out-of-memory tile fallback."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seemup.errors import UserError
+from seemup.pipeline import ModelRunner
+
+
+class NearestX4(torch.nn.Module):
+    """Stand-in recurrent network; raises CUDA OOM for inputs wider than ``limit`` and records what it saw."""
+
+    def __init__(self, limit: int = 10_000, multiple: int = 1) -> None:
+        super().__init__()
+        self.limit, self.multiple, self.seen = limit, multiple, []
+
+    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, c, h, w = lr.shape
+        self.seen.append((t, h, w))
+        assert h % self.multiple == 0 and w % self.multiple == 0 and t >= 2
+        if w > self.limit:
+            raise torch.cuda.OutOfMemoryError("simulated")
+        return F.interpolate(lr.reshape(b * t, c, h, w), scale_factor=4, mode="nearest").reshape(b, t, c, 4 * h,
+                                                                                                  4 * w)
+
+
+class FakeCuda:
+    type = "cuda"
+
+
+def _frames(t: int, h: int, w: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (t, h, w, 3), dtype=np.uint8)
+
+
+def test_output_is_uint8_x4_and_exact() -> None:
+    frames = _frames(3, 10, 14)
+    out = ModelRunner(NearestX4(), torch.device("cpu")).run_recurrent(frames)
+    assert out.shape == (3, 40, 56, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[:, ::4, ::4], frames)
+
+
+def test_padding_to_multiple_is_cropped_back() -> None:
+    net = NearestX4(multiple=4)
+    frames = _frames(2, 10, 14)
+    out = ModelRunner(net, torch.device("cpu"), multiple=4).run_recurrent(frames)
+    assert net.seen == [(2, 12, 16)] and out.shape == (2, 40, 56, 3)
+    assert np.array_equal(out[:, ::4, ::4], frames)
+
+
+def test_single_frame_clip_is_doubled() -> None:
+    net = NearestX4()
+    out = ModelRunner(net, torch.device("cpu")).run_recurrent(_frames(1, 8, 8))
+    assert out.shape == (1, 32, 32, 3) and net.seen == [(2, 8, 8)]
+
+
+def test_cuda_oom_halves_tiles_and_retries() -> None:
+    net = NearestX4(limit=24)
+    runner = ModelRunner(net, torch.device("cpu"))
+    lr = torch.rand(1, 2, 3, 32, 48)
+    runner.device = FakeCuda()  # only the OOM handling looks at the device type
+    with mock.patch("torch.cuda.empty_cache"):
+        out = runner.forward(lr, None)
+    assert runner.tile == 24 and any("out of memory" in n for n in runner.notes)
+    assert torch.allclose(out, F.interpolate(lr[0], scale_factor=4, mode="nearest")[None])
+
+
+def test_cuda_oom_gives_up_below_minimum_tile() -> None:
+    runner = ModelRunner(NearestX4(limit=4), torch.device("cpu"))
+    runner.device = FakeCuda()
+    with mock.patch("torch.cuda.empty_cache"), pytest.raises(UserError, match="out of GPU memory"):
+        runner.forward(torch.rand(1, 2, 3, 32, 32), None)
