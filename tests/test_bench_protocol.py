@@ -29,7 +29,7 @@ def test_reflection_circle_windows() -> None:
     assert window_indices(8, 10, 5) == [6, 7, 8, 9, 5]
     assert window_indices(5, 10, 7) == [2, 3, 4, 5, 6, 7, 8]
     assert window_indices(0, 10, 7) == [6, 5, 4, 0, 1, 2, 3]
-    assert window_indices(0, 3, 7) == [2, 2, 2, 0, 1, 2, 0]  # shorter than the window: clamped into the clip
+    assert window_indices(0, 3, 7) == [1, 2, 1, 0, 1, 2, 1]  # shorter than the window: mirrored into the clip
     with pytest.raises(ValueError):
         window_indices(0, 10, 4)
 

@@ -323,7 +323,7 @@ def test_ctrl_c_saves_a_state_that_resumes_exactly(clips: Path, tmp_path: Path,
 
 
 def test_reflection_circle_padding_like_basicsr() -> None:
-    from seemup.training.validate import reflection_circle_indices
+    from seemup.data.frame_indices import window_indices as reflection_circle_indices
 
     assert reflection_circle_indices(0, 10, 5) == [4, 3, 0, 1, 2]
     assert reflection_circle_indices(9, 10, 5) == [7, 8, 9, 6, 5]

@@ -1,7 +1,8 @@
 """Benchmarking models on the papers' evaluation sets with the papers' protocol (docs/bench.md)."""
 
+from seemup.data.frame_indices import window_indices
+
 from .build import build_mask_fn, build_run, build_runs, needs_masks
-from .frame_indices import window_indices
 from .inference import ModelRun, super_resolve
 from .report import model_table, report_json, summary_table, tables, write_json
 from .runner import BenchReport, ClipScore, ModelResult, run_bench

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .frame_indices import window_indices
+from seemup.data.frame_indices import window_indices
 
 
 @dataclass

@@ -12,24 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from seemup.data.frame_indices import window_indices
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import SCALE, ClipRef, discover_clips, open_clip
 from seemup.errors import UserError
 from seemup.metrics import psnr
-
-
-def reflection_circle_indices(centre: int, num_frames: int, window: int) -> list[int]:
-    """Frame indices of a 2N+1 window around ``centre``; out-of-range ones reflect as in BasicSR."""
-    half = window // 2
-    last = num_frames - 1
-    out = []
-    for i in range(centre - half, centre + half + 1):
-        if i < 0:
-            i = centre + half - i
-        elif i > last:
-            i = (centre - half) - (i - last)
-        out.append(min(max(i, 0), last))
-    return out
 
 
 class Validator:
@@ -67,7 +54,7 @@ class Validator:
                 else:
                     t = lr.shape[1]
                     for c in range(t):
-                        idx = reflection_circle_indices(c, t, self.window)
+                        idx = window_indices(c, t, self.window)
                         m = masks[:, idx].to(device) if masks is not None else None
                         outputs.append(model(lr[:, idx].to(device), m)[0].float().clamp_(0, 1).cpu())
             scores = []
