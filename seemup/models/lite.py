@@ -15,7 +15,8 @@ class BasicVSRLite(BasicVSR):
 
     - flow is estimated at ``flow_scale`` of the LR size (by a SPyNet of ``flow_width``) and resized up;
     - the trunks are ``num_feat`` wide with ``num_block`` blocks;
-    - upsampling is one x2 pixel-shuffle conv at LR resolution and one thin conv at 2x (no 4x-resolution convs).
+    - upsampling is one x2 pixel-shuffle conv at LR resolution and one thin conv at 2x (no 4x-resolution convs),
+      added to a bicubic (not bilinear) upsampling of the input.
     """
 
     def __init__(self, num_feat: int = 32, num_block: int = 5, flow_width: float = 1.0, flow_scale: float = 0.5,
@@ -48,4 +49,5 @@ class BasicVSRLite(BasicVSR):
         out = self.lrelu(self.fusion(torch.cat([feat_backward, feat_forward], dim=1)))
         out = self.lrelu(self.pixel_shuffle(self.upconv1(out)))
         out = self.pixel_shuffle(self.conv_last(out))
-        return out + F.interpolate(lr_frame, scale_factor=4, mode="bilinear", align_corners=False)
+        # A bicubic skip starts ~0.5 dB above BasicVSR's bilinear one, so the thin net has less to learn.
+        return out + F.interpolate(lr_frame, scale_factor=4, mode="bicubic", align_corners=False)
