@@ -1,0 +1,219 @@
+"""Train ``basicvsr-lite`` on real footage (HR = footage / 2, LR = MATLAB bicubic / 4).
+
+Knowledge from the official BasicVSR is carried over by initialising the lite model's SPyNet with
+the official (REDS4) SPyNet weights and, with ``--teacher-weight > 0``, by an extra loss towards the
+official model's output on the same crops. Checkpoints are written atomically, and ``--resume``
+continues a run. This is a long job: run it in the background, never in CI.
+
+    python scripts/train_lite.py --out runs/lite --iters 1500
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+import torch
+
+from seemup.data.imresize import imresize_uint8
+from seemup.models import create_model
+from seemup.weights import build_model
+
+TRAIN_CLIPS = ["01_dog.mp4", "02_cups.mp4", "03_blocks.mp4", "04_coffee.mp4"]
+VAL_CLIP = "05_default_juggle.mp4"
+
+
+def load_clip(path: Path, cache: Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """HR (footage downscaled 2x with an area filter) and LR (MATLAB bicubic /4) uint8 arrays."""
+    f = cache / (path.stem + ".npz")
+    if f.exists():
+        d = np.load(f)
+        return d["hr"], d["lr"]
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    w, h = meta["size"]
+    hrs, lrs = [], []
+    for i, buf in enumerate(reader):
+        if max_frames and i >= max_frames:
+            break
+        frame = np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+        hr = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        hr = hr[: hr.shape[0] // 4 * 4, : hr.shape[1] // 4 * 4]
+        hrs.append(hr)
+        lrs.append(imresize_uint8(hr, 0.25))
+    reader.close()
+    hr_a, lr_a = np.stack(hrs), np.stack(lrs)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(f, hr=hr_a, lr=lr_a)
+    return hr_a, lr_a
+
+
+@torch.inference_mode()
+def clip_flows(model: torch.nn.Module, lr: np.ndarray, step: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The model's (frozen) flows for a whole clip, [N-1,2,h,w] forward and backward, float16.
+
+    Computed once on full frames: training crops then cut them out instead of re-running SPyNet
+    on every crop (which costs more than the rest of the lite model)."""
+    fw, bw = [], []
+    for s in range(0, lr.shape[0] - 1, step):
+        x = torch.from_numpy(lr[s:s + step + 1]).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+        f, b = model.compute_flows(x)
+        fw.append(f[0].half().numpy())
+        bw.append(b[0].half().numpy())
+    return np.concatenate(fw), np.concatenate(bw)
+
+
+def sample(clips: list, rng: np.random.Generator, batch: int, frames: int, patch: int) -> tuple:
+    """Random crops (LR, HR, forward flow, backward flow) with flips, transposes and time reversal."""
+    lrs, hrs, fws, bws = [], [], [], []
+    for _ in range(batch):
+        hr, lr, fw, bw = clips[rng.integers(len(clips))]
+        t0 = rng.integers(0, lr.shape[0] - frames + 1)
+        y = rng.integers(0, lr.shape[1] - patch + 1)
+        x = rng.integers(0, lr.shape[2] - patch + 1)
+        lr_c = lr[t0:t0 + frames, y:y + patch, x:x + patch]
+        hr_c = hr[t0:t0 + frames, 4 * y:4 * (y + patch), 4 * x:4 * (x + patch)]
+        fw_c = fw[t0:t0 + frames - 1, :, y:y + patch, x:x + patch].astype(np.float32)
+        bw_c = bw[t0:t0 + frames - 1, :, y:y + patch, x:x + patch].astype(np.float32)
+        sign = np.array([1.0, 1.0], np.float32).reshape(1, 2, 1, 1)
+        if rng.random() < 0.5:  # horizontal flip: x displacements change sign
+            lr_c, hr_c, fw_c, bw_c = lr_c[:, :, ::-1], hr_c[:, :, ::-1], fw_c[..., ::-1], bw_c[..., ::-1]
+            sign = sign * np.array([-1.0, 1.0], np.float32).reshape(1, 2, 1, 1)
+        if rng.random() < 0.5:  # vertical flip
+            lr_c, hr_c, fw_c, bw_c = lr_c[:, ::-1], hr_c[:, ::-1], fw_c[:, :, ::-1], bw_c[:, :, ::-1]
+            sign = sign * np.array([1.0, -1.0], np.float32).reshape(1, 2, 1, 1)
+        fw_c, bw_c = fw_c * sign, bw_c * sign
+        if rng.random() < 0.5:  # transpose: x and y swap
+            lr_c, hr_c = lr_c.transpose(0, 2, 1, 3), hr_c.transpose(0, 2, 1, 3)
+            fw_c, bw_c = fw_c.transpose(0, 1, 3, 2)[:, ::-1], bw_c.transpose(0, 1, 3, 2)[:, ::-1]
+        if rng.random() < 0.5:  # time reversal: forward and backward flows trade places
+            lr_c, hr_c, fw_c, bw_c = lr_c[::-1], hr_c[::-1], bw_c[::-1], fw_c[::-1]
+        lrs.append(np.ascontiguousarray(lr_c))
+        hrs.append(np.ascontiguousarray(hr_c))
+        fws.append(np.ascontiguousarray(fw_c))
+        bws.append(np.ascontiguousarray(bw_c))
+    to_t = lambda a: torch.from_numpy(np.stack(a)).permute(0, 1, 4, 2, 3).float() / 255.0  # noqa: E731
+    return to_t(lrs), to_t(hrs), torch.from_numpy(np.stack(fws)), torch.from_numpy(np.stack(bws))
+
+
+def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    return torch.sqrt((a - b) ** 2 + eps).mean()
+
+
+def psnr_y(sr: np.ndarray, hr: np.ndarray) -> float:
+    def y(img: np.ndarray) -> np.ndarray:
+        return 16.0 + img.astype(np.float64) @ np.array([65.481, 128.553, 24.966]) / 255.0
+    mse = np.mean((y(sr) - y(hr)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+@torch.inference_mode()
+def validate(model: torch.nn.Module, hr: np.ndarray, lr: np.ndarray) -> float:
+    model.eval()
+    x = torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+    out = model(x)[0].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    model.train()
+    return float(np.mean([psnr_y(o, h) for o, h in zip(out, hr, strict=True)]))
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/footage")
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/seemup/footage")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--iters", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--patch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--teacher-weight", type=float, default=0.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--val-every", type=int, default=100)
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    model = create_model("basicvsr-lite")
+    teacher, _ = build_model("basicvsr", "basicvsr-reds4")
+    model.spynet.load_state_dict(teacher.spynet.state_dict())  # the official flow network
+    clips = []
+    for c in TRAIN_CLIPS:
+        hr, lr = load_clip(args.footage / c, args.cache)
+        flow_file = args.cache / f"{Path(c).stem}.flows-lite.npz"
+        if not flow_file.exists():
+            fw, bw = clip_flows(model, lr)
+            np.savez(flow_file, fw=fw, bw=bw)
+        fl = np.load(flow_file)
+        clips.append((hr, lr, fl["fw"], fl["bw"]))
+        print(f"loaded {c}: {lr.shape[0]} frames", flush=True)
+    val_hr, val_lr = load_clip(args.footage / VAL_CLIP, args.cache)
+    val_hr, val_lr = val_hr[:20, :180, :320], val_lr[:20, :45, :80]
+    real_flows = model.compute_flows
+    if args.teacher_weight <= 0:
+        teacher = None
+    for p in model.spynet.parameters():
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.iters, eta_min=1e-6)
+    start = 0
+    ckpt_path = args.out / "last.pth"
+    if args.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, weights_only=False)
+        model.load_state_dict(ck["params"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start = ck["iter"]
+    rng = np.random.default_rng(args.seed + start)
+    log = open(args.out / "log.csv", "a", newline="")
+    writer = csv.writer(log)
+    bicubic_psnr = psnr_y(
+        np.stack([imresize_uint8(f, 4) for f in val_lr]), val_hr) if start == 0 else None
+    if bicubic_psnr is not None:
+        print(f"val bicubic Y-PSNR {bicubic_psnr:.3f}", flush=True)
+    t0 = time.time()
+    model.train()
+    for it in range(start + 1, args.iters + 1):
+        lr_b, hr_b, fw_b, bw_b = sample(clips, rng, args.batch, args.frames, args.patch)
+        model.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)  # precomputed, frozen SPyNet
+        out = model(lr_b)
+        model.compute_flows = real_flows
+        loss = charbonnier(out, hr_b)
+        if teacher is not None:
+            with torch.no_grad():
+                target = teacher(lr_b)
+            loss = loss + args.teacher_weight * charbonnier(out, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        val = None
+        if it % args.val_every == 0 or it == args.iters:
+            val = validate(model, val_hr, val_lr)
+            save_atomic({"params": model.state_dict(), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict(), "iter": it}, ckpt_path)
+        rate = (it - start) / (time.time() - t0)
+        writer.writerow([it, f"{loss.item():.5f}", "" if val is None else f"{val:.3f}", f"{rate:.3f}"])
+        log.flush()
+        if it % 10 == 0 or val is not None:
+            print(f"it {it} loss {loss.item():.5f} {rate:.2f} it/s" + (f" val {val:.3f}" if val else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
