@@ -32,7 +32,8 @@ def build_run(model: str, weights: str | Path | None, device: torch.device,
     net, info = build_model(name, None if weights in (None, DEFAULT_WEIGHTS_WORD) else weights,
                             mask_source_id=mask_source_id if spec.uses_masks else None)
     label = name if weights in (None, DEFAULT_WEIGHTS_WORD) or info is None else f"{name}@{info.name}"
-    return ModelRun(label=label, name=name, model=net.to(device).eval(), kind=spec.kind, num_frame=spec.num_frame,
+    num_frame = getattr(net, "num_frame", spec.num_frame)  # weights may change EDVR's window (EDVR-L REDS: 5)
+    return ModelRun(label=label, name=name, model=net.to(device).eval(), kind=spec.kind, num_frame=num_frame,
                     uses_masks=spec.uses_masks, weights=info.name if info is not None else None,
                     mask_source_id=info.mask_source_id if info is not None else None,
                     notes=list(info.notes) if info is not None else [])

@@ -201,7 +201,7 @@ def upscale_video(
     if winfo is not None:
         notes += list(winfo.notes)
 
-    window = spec.num_frame if spec.kind == "window" else None
+    window = getattr(model, "num_frame", None) if spec.kind == "window" else None  # weights may change it
     num_feat = int(spec.config.get("num_feat", 64))
     if window:
         chunk = opts.chunk or 16
