@@ -8,16 +8,14 @@ x1/4 and x4); the tests assert seemup keeps producing exactly these bytes.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from footage import footage_crop
 
 from seemup.data.imresize import imresize, imresize_torch, imresize_uint8, output_size
-
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 
 # (video, frame, crop y, x, h, w): sha256 prefixes of the crop, of imresize_uint8(crop, 1/4), and of
 # imresize_uint8(that, 4).
@@ -28,23 +26,6 @@ CASES = [
 ]
 
 
-def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Frame ``index`` of a footage clip, cropped: HxWx3 uint8 RGB (skips when the footage is absent)."""
-    import imageio_ffmpeg
-
-    path = FOOTAGE / name
-    if not path.is_file():
-        pytest.skip(f"footage not available: {path}")
-    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-    w, h = next(gen)["size"]
-    try:
-        for i, buf in enumerate(gen):
-            if i == index:
-                y, x, hh, ww = box
-                return np.frombuffer(buf, np.uint8).reshape(h, w, 3)[y : y + hh, x : x + ww].copy()
-    finally:
-        gen.close()
-    raise AssertionError(f"{name} has fewer than {index + 1} frames")
 
 
 def digest(a: np.ndarray) -> str:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from footage import footage_crop
 
 from seemup.data.imresize import imresize_uint8
 from seemup.metrics import crop_border, psnr, rgb_to_y, ssim
-
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 
 # (video, frame index, crop y, x, h, w), sha256 prefix of the crop, then {(space, crop): (psnr, ssim)} of
 # imresize_uint8(imresize_uint8(hr, 1/4), 4) against hr.
@@ -34,23 +32,6 @@ CASES = [
 ]
 
 
-def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Frame ``index`` of a footage clip, cropped: HxWx3 uint8 RGB (skips when the footage is absent)."""
-    import imageio_ffmpeg
-
-    path = FOOTAGE / name
-    if not path.is_file():
-        pytest.skip(f"footage not available: {path}")
-    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
-    w, h = next(gen)["size"]
-    try:
-        for i, buf in enumerate(gen):
-            if i == index:
-                y, x, hh, ww = box
-                return np.frombuffer(buf, np.uint8).reshape(h, w, 3)[y : y + hh, x : x + ww].copy()
-    finally:
-        gen.close()
-    raise AssertionError(f"{name} has fewer than {index + 1} frames")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,29 @@
+"""Real frames for tests: the shared footage beside the repository (skips when it is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
+
+
+def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Frame ``index`` of a footage clip, cropped: HxWx3 uint8 RGB (skips when the footage is absent)."""
+    import imageio_ffmpeg
+
+    path = FOOTAGE / name
+    if not path.is_file():
+        pytest.skip(f"footage not available: {path}")
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    w, h = next(gen)["size"]
+    try:
+        for i, buf in enumerate(gen):
+            if i == index:
+                y, x, hh, ww = box
+                return np.frombuffer(buf, np.uint8).reshape(h, w, 3)[y : y + hh, x : x + ww].copy()
+    finally:
+        gen.close()
+    raise AssertionError(f"{name} has fewer than {index + 1} frames")
