@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=100)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from these weights (a new stage: fresh optimizer and schedule)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -173,6 +174,8 @@ def main() -> None:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.iters, eta_min=1e-6)
     start = 0
     ckpt_path = args.out / "last.pth"
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, weights_only=True)["params"])
     if args.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["params"])
