@@ -27,3 +27,28 @@ def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.nd
     finally:
         gen.close()
     raise AssertionError(f"{name} has fewer than {index + 1} frames")
+
+
+def footage_hr_clip(name: str, frames: int, box: tuple[int, int, int, int]) -> list[np.ndarray]:
+    """First ``frames`` frames of a 720p clip, area-downscaled by 2 (SOURCES.md: the footage is compressed)
+    and cropped to ``box`` = (y, x, h, w): the HR side of a BI pair."""
+    import cv2
+    import imageio_ffmpeg
+
+    path = FOOTAGE / name
+    if not path.is_file():
+        pytest.skip(f"footage not available: {path}")
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    w, h = next(gen)["size"]
+    out = []
+    try:
+        for i, buf in enumerate(gen):
+            if i >= frames:
+                break
+            f = cv2.resize(np.frombuffer(buf, np.uint8).reshape(h, w, 3), (w // 2, h // 2),
+                           interpolation=cv2.INTER_AREA)
+            y, x, hh, ww = box
+            out.append(f[y : y + hh, x : x + ww].copy())
+    finally:
+        gen.close()
+    return out
