@@ -19,7 +19,7 @@ import numpy as np
 
 from seemup.errors import UserError
 
-from .train_files import atomic_write_bytes, make_readable
+from .train_files import LazyMemmap, atomic_write_bytes, make_readable
 
 SCALE = 4
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m", ".flv", ".wmv")
@@ -187,23 +187,13 @@ class FrameFolderClip(Clip):
         return img
 
 
-class ArrayClip(Clip):
+class ArrayClip(LazyMemmap, Clip):
     """Frames in a raw uint8 file [T,H,W,3] with a JSON sidecar, memory-mapped per process."""
 
     def __init__(self, name: str, key: str, raw: Path, shape: tuple[int, int, int, int]) -> None:
-        self.name, self.key, self.raw = name, key, raw
+        self.name, self.key = name, key
         self.num_frames, self.height, self.width = shape[0], shape[1], shape[2]
-        self._shape = shape
-        self._array: np.ndarray | None = None
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_array": None}
-
-    @property
-    def array(self) -> np.ndarray:
-        if self._array is None:
-            self._array = np.memmap(self.raw, dtype=np.uint8, mode="r", shape=self._shape)
-        return self._array
+        self._init_memmap(raw, shape)
 
     def frame(self, index: int) -> np.ndarray:
         return np.asarray(self.array[index])

@@ -1,10 +1,12 @@
-"""Writing training files safely: a temp file beside the target, then an atomic rename (never half a file)."""
+"""Training files on disk: written via a temp file and an atomic rename (never half a file), read as memmaps."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 
 def make_readable(path: str | Path) -> None:
@@ -28,3 +30,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class LazyMemmap:
+    """A uint8 file opened as a read-only memmap on first use; pickles without the mapping.
+
+    DataLoader workers receive the object by pickling, so each process maps the file itself.
+    """
+
+    def _init_memmap(self, raw: Path, shape: tuple[int, ...]) -> None:
+        self.raw = raw
+        self._memmap_shape = shape
+        self._array: np.ndarray | None = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_array": None}
+
+    @property
+    def array(self) -> np.ndarray:
+        if self._array is None:
+            self._array = np.memmap(self.raw, dtype=np.uint8, mode="r", shape=self._memmap_shape)
+        return self._array

@@ -21,27 +21,17 @@ from seemup.data.imresize import imresize_uint8
 from seemup.models import NUM_MASKS
 
 from .train_clips import SCALE, Clip
-from .train_files import atomic_write_bytes, make_readable
+from .train_files import LazyMemmap, atomic_write_bytes, make_readable
 
 PACKED = NUM_MASKS // 8
 
 
-class ClipMasks:
+class ClipMasks(LazyMemmap):
     """Memory-mapped packed masks of one clip; picklable for DataLoader workers."""
 
     def __init__(self, raw: Path, shape: tuple[int, int, int, int]) -> None:
-        self.raw = raw
         self.shape = shape
-        self._array: np.ndarray | None = None
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_array": None}
-
-    @property
-    def array(self) -> np.ndarray:
-        if self._array is None:
-            self._array = np.memmap(self.raw, dtype=np.uint8, mode="r", shape=self.shape)
-        return self._array
+        self._init_memmap(raw, shape)
 
     def crops(self, start: int, count: int, top: int, left: int, size: int) -> np.ndarray:
         """Masks [count, 64, size, size] uint8 {0,1} of an LR crop."""
