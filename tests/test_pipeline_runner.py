@@ -75,3 +75,23 @@ def test_cuda_oom_gives_up_below_minimum_tile() -> None:
     runner.device = FakeCuda()
     with mock.patch("torch.cuda.empty_cache"), pytest.raises(UserError, match="out of GPU memory"):
         runner.forward(torch.rand(1, 2, 3, 32, 32), None)
+
+
+@pytest.mark.parametrize("name", ["basicvsr-lite", "edvr-m"])
+def test_place_model_cpu_is_channels_last_and_same_output(name: str) -> None:
+    from seemup.models import create_model
+    from seemup.pipeline import place_model
+
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # non-zero offsets and SEEM-free layers all contribute
+            p.add_(torch.randn_like(p) * 0.01)
+    x = torch.rand(1, 5, 3, 16, 24)
+    with torch.inference_mode():
+        reference = model(x).clone()
+        placed = place_model(model, torch.device("cpu"))
+        conv = next(m for m in placed.modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        assert not placed.training
+        torch.testing.assert_close(placed(x), reference, atol=1e-5, rtol=0)

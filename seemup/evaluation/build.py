@@ -22,6 +22,7 @@ def build_run(model: str, weights: str | Path | None, device: torch.device,
 
     ``mask_source_id``: the masks this run feeds SEEM models (weights trained on other masks are refused).
     """
+    from seemup.pipeline.device import place_model
     from seemup.weights import build_model
 
     try:
@@ -33,7 +34,7 @@ def build_run(model: str, weights: str | Path | None, device: torch.device,
                             mask_source_id=mask_source_id if spec.uses_masks else None)
     label = name if weights in (None, DEFAULT_WEIGHTS_WORD) or info is None else f"{name}@{info.name}"
     num_frame = getattr(net, "num_frame", spec.num_frame)  # weights may change EDVR's window (EDVR-L REDS: 5)
-    return ModelRun(label=label, name=name, model=net.to(device).eval(), kind=spec.kind, num_frame=num_frame,
+    return ModelRun(label=label, name=name, model=place_model(net, device), kind=spec.kind, num_frame=num_frame,
                     uses_masks=spec.uses_masks, weights=info.name if info is not None else None,
                     mask_source_id=info.mask_source_id if info is not None else None,
                     notes=list(info.notes) if info is not None else [])

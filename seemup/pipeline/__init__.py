@@ -1,6 +1,6 @@
 """The upscale pipeline: chunked/windowed inference over streamed video, tiling, resumable output."""
 
-from .device import cpu_estimate_seconds, default_chunk, resolve_device
+from .device import cpu_estimate_seconds, default_chunk, place_model, resolve_device
 from .progress import NullProgress, ProgressSink, RichProgress
 from .runner import ModelRunner
 from .schedule import Chunk, plan_chunks, window_indices
@@ -10,6 +10,7 @@ from .upscale import UpscaleOptions, UpscaleResult, upscale_video
 
 __all__ = [
     "Chunk", "ModelRunner", "NullProgress", "ProgressSink", "RichProgress", "UpscaleOptions", "UpscaleResult",
-    "cpu_estimate_seconds", "default_chunk", "partial_dir_for", "plan_chunks", "resolve_device", "tiled_forward",
+    "cpu_estimate_seconds", "default_chunk", "partial_dir_for", "place_model", "plan_chunks", "resolve_device",
+    "tiled_forward",
     "upscale_video", "window_indices",
 ]

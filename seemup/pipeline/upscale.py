@@ -19,7 +19,7 @@ from seemup.errors import UserError
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
-from .device import cpu_estimate_seconds, default_chunk, resolve_device
+from .device import cpu_estimate_seconds, default_chunk, place_model, resolve_device
 from .memory import release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
@@ -197,7 +197,7 @@ def upscale_video(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model, winfo = build_model(spec.name, opts.weights, mask_source_id=masker.id if masker else None)
-    model = model.to(device)
+    model = place_model(model, device)
     if winfo is not None:
         notes += list(winfo.notes)
 
