@@ -144,6 +144,15 @@ def grow_from(model: torch.nn.Module, state: dict) -> None:
         print(f"grown: {len(missing)} new tensors in identity-initialised blocks", flush=True)
 
 
+def export(checkpoint: Path, target: Path, command: str) -> None:
+    """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
+    ck = torch.load(checkpoint, weights_only=False)
+    meta = {"format": "seemup-weights/1", "kind": "full", "model": "basicvsr-lite", "iteration": ck["iter"],
+            "mask_source_id": None, "command": command}
+    save_atomic({"params": ck["params"], "meta": meta}, target)
+    print(f"wrote {target} (iteration {ck['iter']})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/footage")
@@ -161,10 +170,15 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="start from these weights (a new stage: fresh optimizer and schedule)")
     ap.add_argument("--num-block", type=int, default=None, help="trunk depth (default: the registry's basicvsr-lite)")
+    ap.add_argument("--export", type=Path, help="write the run's last checkpoint as a shipped weights file, then exit")
+    ap.add_argument("--command", default="", help="with --export: the commands that produced the run (recorded)")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16/AMX train ~1.5x faster)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.export is not None:
+        export(args.out / "last.pth", args.export, args.command)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
 
     model = create_model("basicvsr-lite", **({} if args.num_block is None else {"num_block": args.num_block}))

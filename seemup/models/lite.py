@@ -19,7 +19,7 @@ class BasicVSRLite(BasicVSR):
       added to a bicubic (not bilinear) upsampling of the input.
     """
 
-    def __init__(self, num_feat: int = 32, num_block: int = 5, flow_width: float = 1.0, flow_scale: float = 0.5,
+    def __init__(self, num_feat: int = 32, num_block: int = 12, flow_width: float = 1.0, flow_scale: float = 0.5,
                  seem: bool = False, seem_branches: str = "both") -> None:
         super().__init__(num_feat=num_feat, num_block=num_block, seem=seem, seem_branches=seem_branches)
         self.flow_scale = flow_scale

@@ -9,9 +9,9 @@ from torch import nn
 
 from seemup.errors import UserError
 
-# Reference rate of the full BasicVSR (64 features, 30 blocks) on a desktop CPU at 320x180 input; a busy
-# 2-core machine is slower (docs/upscale.md has this repo's benchmark numbers).
-CPU_SECONDS_PER_FRAME_320x180 = 4.6
+# Measured rate of the full BasicVSR (64 features, 30 blocks, channels-last) on the idle 2-core reference
+# machine at 320x180 input, network only (docs/upscale.md); a busy machine is slower.
+CPU_SECONDS_PER_FRAME_320x180 = 2.3
 CPU_ESTIMATE_PIXELS = 320 * 180
 
 

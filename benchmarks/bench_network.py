@@ -1,0 +1,46 @@
+"""Network-only speed of a model at 320x180 on CPU, in the default and the channels-last layout.
+
+    python benchmarks/bench_network.py --model basicvsr-lite --frames 30
+    python benchmarks/bench_network.py --model basicvsr --frames 4
+
+Prints seconds per frame for one recurrent pass over ``--frames`` random frames after a warm-up call.
+Decoding, encoding and chunk overlap are not included (bench_upscale.py and `seemup upscale` measure those).
+Run it on an otherwise idle machine; never in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from seemup.pipeline import place_model
+from seemup.weights import build_model
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="basicvsr-lite")
+    ap.add_argument("--weights", default=None, help="weight set or file (default: the model's default)")
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--size", default="320x180", help="input WxH")
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    model, _ = build_model(args.model, args.weights)
+    x = torch.rand(1, args.frames, 3, h, w)
+    for layout in ("default", "channels-last"):
+        net = model.eval() if layout == "default" else place_model(model, torch.device("cpu"))
+        with torch.inference_mode():
+            net(x[:, :2])
+            start = time.perf_counter()
+            net(x)
+            dt = time.perf_counter() - start
+        print(f"{args.model} {layout}: {dt / args.frames:.3f} s/frame ({args.frames / dt:.2f} fps) at {w}x{h}, "
+              f"{args.frames} frames, {args.threads} threads", flush=True)
+
+
+if __name__ == "__main__":
+    main()
