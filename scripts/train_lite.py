@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -22,7 +21,10 @@ import numpy as np
 import torch
 
 from seemup.data.imresize import imresize_uint8
+from seemup.metrics import psnr
 from seemup.models import create_model
+from seemup.training.checkpoint import atomic_torch_save, export_weights
+from seemup.training.losses import charbonnier
 from seemup.weights import build_model
 
 TRAIN_CLIPS = ["01_dog.mp4", "02_cups.mp4", "03_blocks.mp4", "04_coffee.mp4"]
@@ -102,30 +104,13 @@ def sample(clips: list, rng: np.random.Generator, batch: int, frames: int, patch
     return to_t(lrs), to_t(hrs), torch.from_numpy(np.stack(fws)), torch.from_numpy(np.stack(bws))
 
 
-def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    return torch.sqrt((a - b) ** 2 + eps).mean()
-
-
-def psnr_y(sr: np.ndarray, hr: np.ndarray) -> float:
-    def y(img: np.ndarray) -> np.ndarray:
-        return 16.0 + img.astype(np.float64) @ np.array([65.481, 128.553, 24.966]) / 255.0
-    mse = np.mean((y(sr) - y(hr)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
-
-
 @torch.inference_mode()
 def validate(model: torch.nn.Module, hr: np.ndarray, lr: np.ndarray) -> float:
     model.eval()
     x = torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
     out = model(x)[0].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
     model.train()
-    return float(np.mean([psnr_y(o, h) for o, h in zip(out, hr, strict=True)]))
-
-
-def save_atomic(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    return float(np.mean([psnr(o, h, space="y") for o, h in zip(out, hr, strict=True)]))
 
 
 def grow_from(model: torch.nn.Module, state: dict) -> None:
@@ -147,9 +132,11 @@ def grow_from(model: torch.nn.Module, state: dict) -> None:
 def export(checkpoint: Path, target: Path, command: str) -> None:
     """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
     ck = torch.load(checkpoint, weights_only=False)
-    meta = {"format": "seemup-weights/1", "kind": "full", "model": "basicvsr-lite", "iteration": ck["iter"],
-            "mask_source_id": None, "command": command}
-    save_atomic({"params": ck["params"], "meta": meta}, target)
+    num_block = len({k.split(".")[3] for k in ck["params"] if k.startswith("backward_trunk.main.2.")})
+    model = create_model("basicvsr-lite", num_block=num_block)
+    model.load_state_dict(ck["params"])
+    export_weights(target, model, model_name="basicvsr-lite", mask_source_id=None,
+                   config={"num_block": num_block, "command": command}, iteration=ck["iter"])
     print(f"wrote {target} (iteration {ck['iter']})", flush=True)
 
 
@@ -217,8 +204,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed + start)
     log = open(args.out / "log.csv", "a", newline="")
     writer = csv.writer(log)
-    bicubic_psnr = psnr_y(
-        np.stack([imresize_uint8(f, 4) for f in val_lr]), val_hr) if start == 0 else None
+    # one PSNR over all frames' pixels (frames stacked into one tall image), as this script has always reported it
+    bicubic_psnr = psnr(np.concatenate([imresize_uint8(f, 4) for f in val_lr]), np.concatenate(val_hr),
+                        space="y") if start == 0 else None
     if bicubic_psnr is not None:
         print(f"val bicubic Y-PSNR {bicubic_psnr:.3f}", flush=True)
     t0 = time.time()
@@ -243,7 +231,7 @@ def main() -> None:
         val = None
         if it % args.val_every == 0 or it == args.iters:
             val = validate(model, val_hr, val_lr)
-            save_atomic({"params": model.state_dict(), "optimizer": opt.state_dict(),
+            atomic_torch_save({"params": model.state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict(), "iter": it}, ckpt_path)
         rate = (it - start) / (time.time() - t0)
         writer.writerow([it, f"{loss.item():.5f}", "" if val is None else f"{val:.3f}", f"{rate:.3f}"])
