@@ -71,11 +71,16 @@ def clip_flows(model: torch.nn.Module, lr: np.ndarray, step: int = 16) -> tuple[
     return np.concatenate(fw), np.concatenate(bw)
 
 
-def sample(clips: list, rng: np.random.Generator, batch: int, frames: int, patch: int) -> tuple:
-    """Random crops (LR, HR, forward flow, backward flow) with flips, transposes and time reversal."""
+def sample(groups: list[list], shares: np.ndarray, rng: np.random.Generator, batch: int, frames: int,
+           patch: int) -> tuple:
+    """Random crops (LR, HR, forward flow, backward flow) with flips, transposes and time reversal.
+
+    Each crop first draws a group of clips by ``shares`` (footage, photos, other videos), then a clip
+    uniformly within it, so a long clip or many short ones do not swamp the rest."""
     lrs, hrs, fws, bws = [], [], [], []
     for _ in range(batch):
-        hr, lr, fw, bw = clips[rng.integers(len(clips))]
+        group = groups[rng.choice(len(groups), p=shares)]
+        hr, lr, fw, bw = group[rng.integers(len(group))]
         t0 = rng.integers(0, lr.shape[0] - frames + 1)
         y = rng.integers(0, lr.shape[1] - patch + 1)
         x = rng.integers(0, lr.shape[2] - patch + 1)
@@ -159,6 +164,11 @@ def main() -> None:
     ap.add_argument("--num-block", type=int, default=None, help="trunk depth (default: the registry's basicvsr-lite)")
     ap.add_argument("--export", type=Path, help="write the run's last checkpoint as a shipped weights file, then exit")
     ap.add_argument("--command", default="", help="with --export: the commands that produced the run (recorded)")
+    ap.add_argument("--extra", type=Path, help="folder of extra clips from scripts/make_lite_extra_data.py")
+    ap.add_argument("--mix", default="footage=0.4,photo=0.35,video=0.25",
+                    help="sampling share of each clip group (footage, and the name prefixes of --extra clips)")
+    ap.add_argument("--val-clip", default=VAL_CLIP,
+                    help="validation clip: a footage file, or the name of an --extra clip (then not trained on)")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16/AMX train ~1.5x faster)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -171,18 +181,39 @@ def main() -> None:
     model = create_model("basicvsr-lite", **({} if args.num_block is None else {"num_block": args.num_block}))
     teacher, _ = build_model("basicvsr", "basicvsr-reds4")
     model.spynet.load_state_dict(teacher.spynet.state_dict())  # the official flow network
-    clips = []
-    for c in TRAIN_CLIPS:
-        hr, lr = load_clip(args.footage / c, args.cache)
-        flow_file = args.cache / f"{Path(c).stem}.flows-lite.npz"
+    def with_flows(hr: np.ndarray, lr: np.ndarray, flow_file: Path) -> tuple:
         if not flow_file.exists():
             fw, bw = clip_flows(model, lr)
             np.savez(flow_file, fw=fw, bw=bw)
         fl = np.load(flow_file)
-        clips.append((hr, lr, fl["fw"], fl["bw"]))
+        return hr, lr, fl["fw"], fl["bw"]
+
+    groups: dict[str, list] = {"footage": []}
+    for c in TRAIN_CLIPS:
+        hr, lr = load_clip(args.footage / c, args.cache)
+        groups["footage"].append(with_flows(hr, lr, args.cache / f"{Path(c).stem}.flows-lite.npz"))
         print(f"loaded {c}: {lr.shape[0]} frames", flush=True)
-    val_hr, val_lr = load_clip(args.footage / VAL_CLIP, args.cache)
+    val_hr = val_lr = None
+    if args.extra is not None:  # clips written by scripts/make_lite_extra_data.py
+        for f in sorted(args.extra.glob("*.npz")):
+            if f.name.endswith(".flows-lite.npz"):
+                continue
+            d = np.load(f)
+            if f.stem == args.val_clip:
+                val_hr, val_lr = d["hr"], d["lr"]
+                continue
+            groups.setdefault(f.stem.split("-")[0], []).append(
+                with_flows(d["hr"], d["lr"], f.with_name(f.stem + ".flows-lite.npz")))
+        print("extra clips: " + ", ".join(f"{k} {len(v)}" for k, v in groups.items() if k != "footage"), flush=True)
+    if val_hr is None:
+        val_hr, val_lr = load_clip(args.footage / args.val_clip, args.cache)
     val_hr, val_lr = val_hr[:20, :180, :320], val_lr[:20, :45, :80]
+    share_of = dict(item.split("=") for item in args.mix.split(","))
+    group_list = [groups[k] for k in groups if groups[k]]
+    shares = np.array([float(share_of.get(k, 0)) for k in groups if groups[k]])
+    if shares.sum() <= 0:
+        raise SystemExit(f"--mix {args.mix} gives no weight to any group ({', '.join(groups)})")
+    shares = shares / shares.sum()
     real_flows = model.compute_flows
     if args.teacher_weight <= 0:
         teacher = None
@@ -212,7 +243,7 @@ def main() -> None:
     t0 = time.time()
     model.train()
     for it in range(start + 1, args.iters + 1):
-        lr_b, hr_b, fw_b, bw_b = sample(clips, rng, args.batch, args.frames, args.patch)
+        lr_b, hr_b, fw_b, bw_b = sample(group_list, shares, rng, args.batch, args.frames, args.patch)
         model.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)  # precomputed, frozen SPyNet
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             out = model(lr_b)
