@@ -22,11 +22,11 @@ import tempfile
 from pathlib import Path
 
 import cv2
-import imageio_ffmpeg
 import numpy as np
 
 from seemup.data.imresize import imresize_uint8
 from seemup.data.synthetic_motion import render_clip
+from seemup.data.train_clips import ClipRef, prepare_video_clip
 
 # Natural photographs in the wallpaper packages (the abstract and vector designs are left out).
 PHOTOS = [
@@ -54,21 +54,16 @@ VIDEOS = [
 
 
 def video_hr(path: Path, factor: int) -> np.ndarray:
-    """All frames of ``path`` area-downscaled by ``factor`` (gzip-compressed files are unpacked first)."""
+    """All frames of ``path`` area-downscaled by ``factor``, decoded as ``seemup train`` decodes video
+    (gzip-compressed files are unpacked first)."""
     with tempfile.TemporaryDirectory() as tmp:
         if path.suffix == ".gz":
             plain = Path(tmp) / path.stem
             with gzip.open(path) as src, open(plain, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             path = plain
-        reader = imageio_ffmpeg.read_frames(str(path))
-        w, h = next(reader)["size"]
-        frames = []
-        for buf in reader:
-            f = np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-            f = cv2.resize(f, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
-            frames.append(f[: f.shape[0] // 4 * 4, : f.shape[1] // 4 * 4])
-        return np.stack(frames)
+        clip = prepare_video_clip(ClipRef(path.name.split(".")[0], "video", path), factor, Path(tmp))
+        return np.array(clip.array)
 
 
 def save(out: Path, name: str, hr: np.ndarray) -> None:

@@ -15,12 +15,11 @@ import csv
 import time
 from pathlib import Path
 
-import cv2
-import imageio_ffmpeg
 import numpy as np
 import torch
 
 from seemup.data.imresize import imresize_uint8
+from seemup.data.train_clips import ClipRef, prepare_video_clip
 from seemup.metrics import psnr
 from seemup.models import create_model
 from seemup.training.checkpoint import atomic_torch_save, export_weights
@@ -31,29 +30,17 @@ TRAIN_CLIPS = ["01_dog.mp4", "02_cups.mp4", "03_blocks.mp4", "04_coffee.mp4"]
 VAL_CLIP = "05_default_juggle.mp4"
 
 
-def load_clip(path: Path, cache: Path, max_frames: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """HR (footage downscaled 2x with an area filter) and LR (MATLAB bicubic /4) uint8 arrays."""
+def load_clip(path: Path, cache: Path) -> tuple[np.ndarray, np.ndarray]:
+    """HR (footage downscaled 2x with an area filter, as ``seemup train --hr-downscale 2`` decodes it)
+    and LR (MATLAB bicubic /4) uint8 arrays, cached together as one .npz per clip."""
     f = cache / (path.stem + ".npz")
     if f.exists():
         d = np.load(f)
         return d["hr"], d["lr"]
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    w, h = meta["size"]
-    hrs, lrs = [], []
-    for i, buf in enumerate(reader):
-        if max_frames and i >= max_frames:
-            break
-        frame = np.frombuffer(buf, np.uint8).reshape(h, w, 3)
-        hr = cv2.resize(frame, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-        hr = hr[: hr.shape[0] // 4 * 4, : hr.shape[1] // 4 * 4]
-        hrs.append(hr)
-        lrs.append(imresize_uint8(hr, 0.25))
-    reader.close()
-    hr_a, lr_a = np.stack(hrs), np.stack(lrs)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(f, hr=hr_a, lr=lr_a)
-    return hr_a, lr_a
+    hr = np.asarray(prepare_video_clip(ClipRef(path.stem, "video", path), 2, cache).array)
+    lr = np.stack([imresize_uint8(frame, 0.25) for frame in hr])
+    np.savez(f, hr=hr, lr=lr)
+    return hr, lr
 
 
 @torch.inference_mode()
