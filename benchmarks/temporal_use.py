@@ -1,0 +1,66 @@
+"""How much of a recurrent model's gain comes from the other frames of the clip.
+
+    python scripts/make_heldout_set.py --out /tmp/heldout --frames 20
+    python benchmarks/temporal_use.py --dataset /tmp/heldout --model basicvsr-lite
+    python benchmarks/temporal_use.py --dataset /tmp/heldout --model basicvsr --weights basicvsr-reds4
+
+For each clip (a folder of HR frames; LR = MATLAB bicubic x1/4) it prints the mean Y-PSNR of
+- ``sequence``: the model run over the whole clip, as ``seemup upscale`` runs it;
+- ``zero-flow``: the same with all flows set to zero (propagation without alignment);
+- ``frame-by-frame``: every frame alone (a two-frame clip of that frame twice), so no other frame helps;
+- ``bicubic``.
+``sequence`` minus ``frame-by-frame`` is what the recurrence adds. A VSR model that scores the same
+in both has learned single-image super-resolution only. Slow on CPU for the full models; not in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seemup.data.imresize import imresize_uint8
+from seemup.metrics import psnr
+from seemup.video.frame_dir import list_frame_files, read_image_rgb
+from seemup.weights import build_model
+
+
+def y_psnr(out: torch.Tensor, hr: np.ndarray) -> float:
+    frames = out.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    return float(np.mean([psnr(o, h, space="y") for o, h in zip(frames, hr, strict=True)]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", type=Path, required=True, help="a folder of clips (GT/<clip>/ or <clip>/ frames)")
+    ap.add_argument("--model", default="basicvsr-lite")
+    ap.add_argument("--weights", default=None, help="weight set or file (default: the model's default)")
+    ap.add_argument("--max-frames", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model, _ = build_model(args.model, args.weights)
+    model.eval()
+    root = args.dataset / "GT" if (args.dataset / "GT").is_dir() else args.dataset
+    real_flows = model.compute_flows
+    for clip in sorted(p for p in root.iterdir() if p.is_dir()):
+        hr = np.stack([read_image_rgb(f) for f in list_frame_files(clip)[: args.max_frames]])
+        lr = np.stack([imresize_uint8(f, 0.25) for f in hr])
+        x = torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+        with torch.inference_mode():
+            seq = y_psnr(model(x)[0], hr)
+            model.compute_flows = lambda lrs: tuple(torch.zeros_like(f) for f in real_flows(lrs))
+            try:
+                zero = y_psnr(model(x)[0], hr)
+            finally:
+                model.compute_flows = real_flows
+            alone = y_psnr(torch.cat([model(x[:, [i, i]])[0, :1] for i in range(x.shape[1])]), hr)
+        bic = float(np.mean([psnr(imresize_uint8(f, 4), h, space="y") for f, h in zip(lr, hr, strict=True)]))
+        print(f"{clip.name:20s} sequence {seq:.4f}  zero-flow {zero:.4f}  frame-by-frame {alone:.4f}  "
+              f"bicubic {bic:.4f}  (recurrence adds {seq - alone:+.2f} dB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
