@@ -22,14 +22,14 @@ import numpy as np
 import torch
 
 from seemup.data.imresize import imresize_uint8
+from seemup.evaluation.inference import to_tensor, to_uint8
 from seemup.metrics import psnr
 from seemup.video.frame_dir import list_frame_files, read_image_rgb
 from seemup.weights import build_model
 
 
 def y_psnr(out: torch.Tensor, hr: np.ndarray) -> float:
-    frames = out.clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
-    return float(np.mean([psnr(o, h, space="y") for o, h in zip(frames, hr, strict=True)]))
+    return float(np.mean([psnr(o, h, space="y") for o, h in zip(to_uint8(out), hr, strict=True)]))
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
     for clip in sorted(p for p in root.iterdir() if p.is_dir()):
         hr = np.stack([read_image_rgb(f) for f in list_frame_files(clip)[: args.max_frames]])
         lr = np.stack([imresize_uint8(f, 0.25) for f in hr])
-        x = torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+        x = to_tensor(lr, torch.device("cpu"))
         with torch.inference_mode():
             seq = y_psnr(model(x)[0], hr)
             model.compute_flows = lambda lrs: tuple(torch.zeros_like(f) for f in real_flows(lrs))

@@ -86,12 +86,12 @@ def main() -> None:
     photos = [args.root / p for p in PHOTOS]
     for g in PHOTO_GLOBS:
         photos += sorted(args.root.glob(g))
+    w, h = args.size
     for p in photos:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
             raise SystemExit(f"cannot read {p}")
         img = img[:, :, ::-1].copy()  # RGB, like decoded video
-        w, h = args.size
         factor = int(np.clip(min(img.shape[1] / (2.5 * w), img.shape[0] / (2.5 * h)), 2, 4))
         for k in range(args.clips_per_photo):
             for speed in (10.0, 5.0, 2.0):  # a slower path where the photo is too small for a fast one

@@ -20,6 +20,7 @@ import torch
 
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import ClipRef, prepare_video_clip
+from seemup.evaluation.inference import to_tensor, to_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model
 from seemup.training.checkpoint import atomic_torch_save, export_weights
@@ -31,15 +32,14 @@ VAL_CLIP = "05_default_juggle.mp4"
 
 
 def load_clip(path: Path, cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """HR (footage downscaled 2x with an area filter, as ``seemup train --hr-downscale 2`` decodes it)
-    and LR (MATLAB bicubic /4) uint8 arrays, cached together as one .npz per clip."""
-    f = cache / (path.stem + ".npz")
-    if f.exists():
-        d = np.load(f)
-        return d["hr"], d["lr"]
+    """HR (footage downscaled 2x with an area filter, decoded once into ``seemup train``'s clip cache
+    and memory-mapped from there) and LR (MATLAB bicubic /4, cached beside it as ``<clip>.lr.npy``)."""
     hr = np.asarray(prepare_video_clip(ClipRef(path.stem, "video", path), 2, cache).array)
+    f = cache / (path.stem + ".lr.npy")
+    if f.exists():
+        return hr, np.load(f)
     lr = np.stack([imresize_uint8(frame, 0.25) for frame in hr])
-    np.savez(f, hr=hr, lr=lr)
+    np.save(f, lr)
     return hr, lr
 
 
@@ -51,8 +51,7 @@ def clip_flows(model: torch.nn.Module, lr: np.ndarray, step: int = 16) -> tuple[
     on every crop (which costs more than the rest of the lite model)."""
     fw, bw = [], []
     for s in range(0, lr.shape[0] - 1, step):
-        x = torch.from_numpy(lr[s:s + step + 1]).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
-        f, b = model.compute_flows(x)
+        f, b = model.compute_flows(to_tensor(lr[s:s + step + 1], torch.device("cpu")))
         fw.append(f[0].half().numpy())
         bw.append(b[0].half().numpy())
     return np.concatenate(fw), np.concatenate(bw)
@@ -99,8 +98,7 @@ def sample(groups: list[list], shares: np.ndarray, rng: np.random.Generator, bat
 @torch.inference_mode()
 def validate(model: torch.nn.Module, hr: np.ndarray, lr: np.ndarray) -> float:
     model.eval()
-    x = torch.from_numpy(lr).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
-    out = model(x)[0].clamp(0, 1).mul(255).round().byte().permute(0, 2, 3, 1).numpy()
+    out = to_uint8(model(to_tensor(lr, torch.device("cpu")))[0])
     model.train()
     return float(np.mean([psnr(o, h, space="y") for o, h in zip(out, hr, strict=True)]))
 
@@ -196,8 +194,8 @@ def main() -> None:
         val_hr, val_lr = load_clip(args.footage / args.val_clip, args.cache)
     val_hr, val_lr = val_hr[:20, :180, :320], val_lr[:20, :45, :80]
     share_of = dict(item.split("=") for item in args.mix.split(","))
-    group_list = [groups[k] for k in groups if groups[k]]
-    shares = np.array([float(share_of.get(k, 0)) for k in groups if groups[k]])
+    group_list = [g for g in groups.values() if g]
+    shares = np.array([float(share_of.get(k, 0)) for k, g in groups.items() if g])
     if shares.sum() <= 0:
         raise SystemExit(f"--mix {args.mix} gives no weight to any group ({', '.join(groups)})")
     shares = shares / shares.sum()
