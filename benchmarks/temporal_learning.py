@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # benchmarks/ is already on the path
+from temporal_use import frame_by_frame, y_psnr  # noqa: E402  (same scoring as the held-out measurement)
 from train_lite import sample  # noqa: E402  (the training script's crop sampler, not duplicated here)
 
-from seemup.evaluation.inference import to_uint8  # noqa: E402
-from seemup.metrics import psnr  # noqa: E402
+from seemup.evaluation.inference import to_tensor  # noqa: E402
 from seemup.models.lite import BasicVSRLite  # noqa: E402
 from seemup.training.losses import charbonnier  # noqa: E402
 
@@ -53,15 +53,13 @@ def sequence_vs_alone(model: BasicVSRLite, clips: list, frames: int = 10) -> tup
     model.eval()
     seq, alone = [], []
     for hr, lr, fw, bw in clips:
-        x = torch.from_numpy(lr[:frames]).permute(0, 3, 1, 2).float().div(255)[None]
+        x = to_tensor(lr[:frames], torch.device("cpu"))
         f, b = torch.from_numpy(fw[:frames - 1])[None], torch.from_numpy(bw[:frames - 1])[None]
         model.compute_flows = lambda _lr, f=f, b=b: (f, b)
-        out = to_uint8(model(x)[0])
-        seq.append(np.mean([psnr(o, h, space="y") for o, h in zip(out, hr[:frames], strict=True)]))
+        seq.append(y_psnr(model(x)[0], hr[:frames]))
         still = torch.zeros(1, 1, 2, *lr.shape[1:3])
         model.compute_flows = lambda _lr, s=still: (s, s)
-        out = to_uint8(torch.cat([model(x[:, [i, i]])[0, :1] for i in range(frames)]))
-        alone.append(np.mean([psnr(o, h, space="y") for o, h in zip(out, hr[:frames], strict=True)]))
+        alone.append(y_psnr(frame_by_frame(model, x), hr[:frames]))
     model.train()
     return float(np.mean(seq)), float(np.mean(alone))
 
