@@ -23,6 +23,7 @@ from seemup.data.train_clips import ClipRef, prepare_video_clip
 from seemup.evaluation.inference import to_tensor, to_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model
+from seemup.models.lite import with_hr_recurrence
 from seemup.training.checkpoint import atomic_torch_save, export_weights
 from seemup.training.losses import charbonnier
 from seemup.weights import build_model
@@ -104,10 +105,14 @@ def validate(model: torch.nn.Module, hr: np.ndarray, lr: np.ndarray) -> float:
 
 
 def grow_from(model: torch.nn.Module, state: dict) -> None:
-    """Load ``state`` into a model that may have more residual blocks per trunk.
+    """Load ``state`` into a model that may have more residual blocks per trunk (or ``hr_recurrence``).
 
     The extra blocks start as identities (last conv zeroed), so the grown model computes exactly
     what the smaller one did and training continues from there instead of from scratch."""
+    head = "forward_trunk.main.0.weight"
+    if getattr(model, "hr_recurrence", False) and state[head].shape[1] + 48 == model.state_dict()[head].shape[1]:
+        state = with_hr_recurrence(state)
+        print("hr_recurrence: previous-output inputs added, zero-initialised", flush=True)
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(".main.2." not in k for k in missing):
         raise SystemExit(f"--init does not fit: missing {missing}, unexpected {unexpected}")
@@ -123,10 +128,13 @@ def export(checkpoint: Path, target: Path, command: str) -> None:
     """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
     ck = torch.load(checkpoint, weights_only=False)
     num_block = len({k.split(".")[3] for k in ck["params"] if k.startswith("backward_trunk.main.2.")})
-    model = create_model("basicvsr-lite", num_block=num_block)
+    hr_recurrence = ck["params"]["forward_trunk.main.0.weight"].shape[1] != ck["params"][
+        "backward_trunk.main.0.weight"].shape[1]
+    model = create_model("basicvsr-lite", num_block=num_block, hr_recurrence=hr_recurrence)
     model.load_state_dict(ck["params"])
     export_weights(target, model, model_name="basicvsr-lite", mask_source_id=None,
-                   config={"num_block": num_block, "command": command}, iteration=ck["iter"])
+                   config={"num_block": num_block, "hr_recurrence": hr_recurrence, "command": command},
+                   iteration=ck["iter"], model_config={"num_block": num_block, "hr_recurrence": hr_recurrence})
     print(f"wrote {target} (iteration {ck['iter']})", flush=True)
 
 
@@ -147,6 +155,8 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="start from these weights (a new stage: fresh optimizer and schedule)")
     ap.add_argument("--num-block", type=int, default=None, help="trunk depth (default: the registry's basicvsr-lite)")
+    ap.add_argument("--hr-recurrence", action="store_true",
+                    help="the forward trunk also sees the previous output frame, warped (BasicVSRLite.hr_recurrence)")
     ap.add_argument("--export", type=Path, help="write the run's last checkpoint as a shipped weights file, then exit")
     ap.add_argument("--command", default="", help="with --export: the commands that produced the run (recorded)")
     ap.add_argument("--extra", type=Path, help="folder of extra clips from scripts/make_lite_extra_data.py")
@@ -163,7 +173,8 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
 
-    model = create_model("basicvsr-lite", **({} if args.num_block is None else {"num_block": args.num_block}))
+    model = create_model("basicvsr-lite", hr_recurrence=args.hr_recurrence,
+                         **({} if args.num_block is None else {"num_block": args.num_block}))
     teacher, _ = build_model("basicvsr", "basicvsr-reds4")
     model.spynet.load_state_dict(teacher.spynet.state_dict())  # the official flow network
     def with_flows(hr: np.ndarray, lr: np.ndarray, flow_file: Path) -> tuple:

@@ -359,3 +359,16 @@ def test_cli_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         err = capsys.readouterr().err
         assert exc.value.code != 0 and err.startswith("error:") and message in err, (argv, err)
         assert "Traceback" not in err
+
+
+def test_exported_model_config_rebuilds_the_network(tmp_path: Path) -> None:
+    """Weights of a non-default network (here a lite model with hr_recurrence) load from a path alone."""
+    from seemup.weights import build_model
+
+    model = create_model("basicvsr-lite", num_block=2, hr_recurrence=True)
+    path = tmp_path / "lite-hr.pth"
+    export_weights(path, model, model_name="basicvsr-lite", mask_source_id=None, config={"command": "test"},
+                   iteration=1, model_config={"num_block": 2, "hr_recurrence": True})
+    built, _ = build_model("basicvsr-lite", str(path))
+    assert built.hr_recurrence and len(built.forward_trunk.main[2]) == 2
+    assert all(torch.equal(v, built.state_dict()[k]) for k, v in model.state_dict().items())

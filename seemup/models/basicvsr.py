@@ -77,6 +77,12 @@ class BasicVSR(nn.Module):
             out = out + blocks[f"{branch}_tail"](out, r_sam)
         return out
 
+    def forward_input(self, lr_frame: torch.Tensor, prev_out: torch.Tensor | None,
+                      flow: torch.Tensor | None) -> torch.Tensor:
+        """What the forward trunk sees of frame i besides the propagated feature: the LR frame here;
+        subclasses may add the previous output (``prev_out``, warped by ``flow`` [B,2,h,w] to frame i)."""
+        return lr_frame
+
     def upsample(self, lr_frame: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
         """Reconstruct one HR frame from both branches' features plus a bilinear skip."""
         out = self.lrelu(self.fusion(torch.cat([feat_backward, feat_forward], dim=1)))
@@ -112,7 +118,9 @@ class BasicVSR(nn.Module):
             if i > 0:
                 feat = flow_warp(feat, flows_forward[:, i - 1].permute(0, 2, 3, 1))
             r_i = None if r_sam is None else r_sam[:, i]
-            feat = self._propagate(self.forward_trunk, "forward", lr[:, i], feat, r_i)
+            x_i = self.forward_input(lr[:, i], outputs[-1] if outputs else None,
+                                     flows_forward[:, i - 1] if i > 0 else None)
+            feat = self._propagate(self.forward_trunk, "forward", x_i, feat, r_i)
             outputs.append(self.upsample(lr[:, i], backward_feats[i], feat))
             backward_feats[i] = lr.new_empty(0)  # free memory as we go
         return torch.stack(outputs, dim=1)

@@ -117,11 +117,16 @@ def load_state(path: Path) -> dict[str, Any]:
 
 
 def export_weights(path: Path, model: torch.nn.Module, *, model_name: str, mask_source_id: str | None,
-                   config: dict[str, Any], iteration: int) -> None:
-    """Plain weights for inference: ``{"params": state_dict, "meta": {...}}`` (BasicSR-compatible)."""
+                   config: dict[str, Any], iteration: int, model_config: dict[str, Any] | None = None) -> None:
+    """Plain weights for inference: ``{"params": state_dict, "meta": {...}}`` (BasicSR-compatible).
+
+    ``config`` records how the weights were made; ``model_config`` holds the network options that differ
+    from the registered defaults, so that ``--weights FILE`` builds the right network."""
     params = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     meta = {"model": model_name, "mask_source_id": mask_source_id, "iteration": iteration, "config": config,
             "format": "seemup-weights/1"}
+    if model_config:
+        meta["model_config"] = model_config
     atomic_torch_save({"params": params, "meta": meta}, path)
 
 
