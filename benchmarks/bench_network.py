@@ -2,6 +2,7 @@
 
     python benchmarks/bench_network.py --model basicvsr-lite --frames 30
     python benchmarks/bench_network.py --model basicvsr --frames 4
+    python benchmarks/bench_network.py --model basicvsr-lite --precision bf16   # seemup upscale's CPU default
 
 Prints seconds per frame for one recurrent pass over ``--frames`` random frames after a warm-up call.
 Decoding, encoding and chunk overlap are not included (bench_upscale.py and `seemup upscale` measure those).
@@ -15,7 +16,7 @@ import time
 
 import torch
 
-from seemup.pipeline import place_model
+from seemup.pipeline import autocast, place_model, resolve_precision
 from seemup.weights import build_model
 
 
@@ -26,20 +27,22 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", default="320x180", help="input WxH")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--precision", default="fp32", help="fp32, bf16, or auto (what seemup upscale picks here)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     w, h = (int(v) for v in args.size.lower().split("x"))
+    precision = resolve_precision(torch.device("cpu"), args.precision)
     model, _ = build_model(args.model, args.weights)
     x = torch.rand(1, args.frames, 3, h, w)
     for layout in ("default", "channels-last"):
         net = model.eval() if layout == "default" else place_model(model, torch.device("cpu"))
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(torch.device("cpu"), precision):
             net(x[:, :2])
             start = time.perf_counter()
             net(x)
             dt = time.perf_counter() - start
-        print(f"{args.model} {layout}: {dt / args.frames:.3f} s/frame ({args.frames / dt:.2f} fps) at {w}x{h}, "
-              f"{args.frames} frames, {args.threads} threads", flush=True)
+        print(f"{args.model} {layout} {precision}: {dt / args.frames:.3f} s/frame ({args.frames / dt:.2f} fps) "
+              f"at {w}x{h}, {args.frames} frames, {args.threads} threads", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def run_case(case: dict) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         src = make_input(Path(tmp) / "in.mp4", case["width"], case["height"], case["frames"])
-        opts = UpscaleOptions(model=case["model"], device=case["device"], fp32=case.get("fp32", False),
+        opts = UpscaleOptions(model=case["model"], device=case["device"], precision=case.get("precision", "auto"),
                               chunk=case["chunk"], overlap=case["overlap"], quiet=True, preset="veryfast")
         result = upscale_video(src, Path(tmp) / "out.mp4", opts)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -81,12 +81,16 @@ def cases(quick: bool) -> list[dict]:
         {**cpu, "label": "basicvsr (full)", "model": "basicvsr", "width": 320, "height": 180,
          "frames": 3 if quick else 6, "chunk": 6, "overlap": 0},
     ]
+    # the CPU rows run at seemup's default (bf16 autocast where the CPU has native bf16); fp32 for comparison
+    rows += [{**row, "label": f"{row['label']} fp32", "precision": "fp32"} for row in rows
+             if row["model"] != "bicubic" and "long" not in row["label"]]
     if torch.cuda.is_available():
         gpu = {"device": "cuda", "threads": 4, "width": 320, "height": 180, "frames": 50 if quick else 200,
                "chunk": 100, "overlap": 10}
         for model in ("basicvsr", "basicvsr-lite"):
-            rows.append({**gpu, "label": f"{model} cuda fp16", "model": model, "fp32": False})
-            rows.append({**gpu, "label": f"{model} cuda fp32", "model": model, "fp32": True})
+            rows.append({**gpu, "label": f"{model} cuda fp16", "model": model, "precision": "fp16"})
+            rows.append({**gpu, "label": f"{model} cuda bf16", "model": model, "precision": "bf16"})
+            rows.append({**gpu, "label": f"{model} cuda fp32", "model": model, "precision": "fp32"})
     return rows
 
 

@@ -103,6 +103,25 @@ def test_bench_cli_single_model_json_shape(vid4_like, tmp_path: Path) -> None:
     assert data["baseline"] is None and data["delta"] is None and data["max_frames"] == 2
     assert {c["frames"] for c in data["clips"].values()} == {2}
     assert set(data["average"]) >= {"psnr", "ssim"}
+    assert data["precision"] == "fp32"  # the protocol's default
+
+
+def test_bench_cli_bf16_is_applied_and_recorded(vid4_like, tmp_path: Path) -> None:
+    """The flag reaches the model (scores move) and the report says so; how close bf16 stays to fp32
+    with trained weights is tested in test_shipped_weights.py (an untrained net says nothing about it)."""
+    root, _ = vid4_like
+    scores = {}
+    for precision in ("fp32", "bf16"):
+        out_json = tmp_path / f"{precision}.json"
+        result = CliRunner().invoke(
+            app, ["bench", "--dataset", str(root), "--model", "basicvsr-tiny", "--baseline", "none", "--device", "cpu",
+                  "--precision", precision, "--json", str(out_json), "--quiet"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        data = json.loads(out_json.read_text())
+        assert data["precision"] == precision
+        scores[precision] = data["average"]["psnr"]
+    assert "bf16 autocast" in result.output
+    assert scores["bf16"] != scores["fp32"]
 
 
 def test_bench_cli_errors(vid4_like, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,6 +130,7 @@ def test_bench_cli_errors(vid4_like, tmp_path: Path, capsys: pytest.CaptureFixtu
         (["bench", "--dataset", "vid4", "--data-root", str(tmp_path), "--model", "bicubic"], "Vid4/GT/<clip>"),
         (["bench", "--dataset", str(root), "--model", "nosuchnet"], "unknown model"),
         (["bench", "--dataset", str(root), "--model", "bicubic", "--space", "lab"], "--space"),
+        (["bench", "--dataset", str(root), "--model", "bicubic", "--device", "cpu", "--precision", "fp16"], "CUDA"),
         (["bench", "--dataset", str(root), "--model", "basicvsr", "--weights", str(tmp_path / "x.pth")],
          "x.pth"),
     ]

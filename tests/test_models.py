@@ -165,3 +165,18 @@ def test_lite_hr_recurrence_starts_from_plain_weights_and_uses_the_previous_outp
         later = out[:, 1:] - plain(lr)[:, 1:]
     assert (out[:, 0] - plain(lr)[:, 0]).abs().max() < 1e-5  # the first frame has no previous output
     assert later.abs().max() > 1e-3
+
+
+def test_flow_warp_keeps_sub_pixel_positions_under_bf16_autocast() -> None:
+    """In bf16 a pixel coordinate near 300 is only good to 2 pixels; warping must not inherit that."""
+    from seemup.models.blocks import flow_warp
+
+    x = torch.linspace(0, 1, 320).view(1, 1, 1, 320).expand(1, 2, 6, 320).contiguous()
+    flow = torch.zeros(1, 6, 320, 2)
+    flow[..., 0] = 0.37
+    ref = flow_warp(x, flow)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = flow_warp(x.bfloat16(), flow.bfloat16())
+    assert low.dtype == torch.bfloat16
+    # bf16 rounds the values themselves (~0.4%), not the places they are sampled from
+    assert (low.float() - ref)[..., :-1].abs().max() < 0.004

@@ -95,3 +95,33 @@ def test_place_model_cpu_is_channels_last_and_same_output(name: str) -> None:
         assert conv.weight.is_contiguous(memory_format=torch.channels_last)
         assert not placed.training
         torch.testing.assert_close(placed(x), reference, atol=1e-5, rtol=0)
+
+
+def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemup.pipeline import device as dev
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(dev, "cpu_has_native_bf16", lambda: True)
+    assert dev.resolve_precision(cpu, "auto") == "bf16"
+    monkeypatch.setattr(dev, "cpu_has_native_bf16", lambda: False)
+    assert dev.resolve_precision(cpu, "auto") == "fp32"  # emulated bf16 would be slower than fp32
+    assert dev.resolve_precision(cpu, "bf16") == "bf16" and dev.resolve_precision(cpu, "FP32") == "fp32"
+    with pytest.raises(UserError, match="needs a CUDA"):
+        dev.resolve_precision(cpu, "fp16")
+    with pytest.raises(UserError, match="choose from"):
+        dev.resolve_precision(cpu, "int8")
+
+
+def test_runner_runs_the_model_under_the_requested_autocast() -> None:
+    seen = []
+
+    class Probe(NearestX4):
+        def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+            seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+            return super().forward(lr, masks)
+
+    frames = _frames(2, 8, 8)
+    for precision in ("fp32", "bf16"):
+        out = ModelRunner(Probe(), torch.device("cpu"), precision=precision).run_recurrent(frames)
+        assert np.array_equal(out[:, ::4, ::4], frames)
+    assert seen == [None, torch.bfloat16]

@@ -162,6 +162,7 @@ def test_existing_output_needs_force(clip: Path, tmp_path: Path) -> None:
     (dict(scale=2), "only"), (dict(chunk=0), "--chunk"), (dict(overlap=-1), "--overlap"), (dict(tile=5), "--tile"),
     (dict(model="nope"), "unknown model"), (dict(codec="nocodec"), "codec"), (dict(preset="warp"), "preset"),
     (dict(device="tpu"), "device"), (dict(model="bicubic", weights="x.pth"), "no weights"),
+    (dict(precision="fp64"), "--precision"), (dict(device="cpu", precision="fp16"), "needs a CUDA"),
 ])
 def test_bad_options(clip: Path, tmp_path: Path, opts: dict, match: str) -> None:
     with pytest.raises(UserError, match=match):

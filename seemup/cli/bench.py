@@ -53,6 +53,8 @@ def bench(
     sam_checkpoint: Path = typer.Option(None, "--sam-checkpoint", help="SAM checkpoint (.pth) for the masks."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Mask cache folder (default: $SEEMUP_CACHE_DIR, "
                                    "else ~/.cache/seemup/masks)."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 (the protocol); bf16 or fp16 autocast, or "
+                                  "auto, to measure what `seemup upscale`'s low precision costs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
 ) -> None:
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
@@ -60,6 +62,7 @@ def bench(
     from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
     from seemup.masks import resolve_device
     from seemup.metrics import SPACES
+    from seemup.pipeline.device import resolve_precision
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -71,6 +74,7 @@ def bench(
     if space is not None and space.lower() not in SPACES:
         raise UserError(f"--space must be one of {', '.join(SPACES)}, got {space!r}", exit_code=2)
     dev = resolve_device(device)
+    precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
     for w in ds.warnings:
         note(w)
@@ -97,7 +101,8 @@ def bench(
         task = progress.add_task(f"bench {ds.name}", total=total)
         report = run_bench(ds, runs, device=dev, space=space.lower() if space else None, crop_border=crop_border,
                            baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
-                           progress=lambda n, desc: progress.update(task, advance=n, description=desc))
+                           progress=lambda n, desc: progress.update(task, advance=n, description=desc),
+                           precision=precision)
     for table in tables(report):
         out.print(table)
     if json_path is not None:

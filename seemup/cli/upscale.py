@@ -19,7 +19,8 @@ _HELP = {
     "tile": "Spatial tile size in input pixels (0: whole frames; on CUDA an out-of-memory retries smaller).",
     "tile_overlap": "Overlap between tiles in input pixels (blended).",
     "device": "auto, cpu, cuda or cuda:N.",
-    "fp32": "Full precision on CUDA (default there: fp16 autocast).",
+    "precision": "auto (fp16 autocast on CUDA, bf16 on CPUs with native bf16, else fp32), fp32, fp16 or bf16.",
+    "fp32": "Full precision (same as --precision fp32).",
     "codec": "Video encoder (libx264/h264, libx265/hevc, libvpx-vp9, libsvtav1, ffv1, ...).",
     "crf": "Constant rate factor (quality; lower is better).",
     "preset": "Encoder speed preset (x264/x265).",
@@ -45,6 +46,7 @@ def upscale(
     tile: int = typer.Option(0, "--tile", help=_HELP["tile"]),
     tile_overlap: int = typer.Option(16, "--tile-overlap", help=_HELP["tile_overlap"]),
     device: str = typer.Option("auto", "--device", help=_HELP["device"]),
+    precision: str = typer.Option("auto", "--precision", help=_HELP["precision"]),
     fp32: bool = typer.Option(False, "--fp32", help=_HELP["fp32"]),
     codec: str = typer.Option("libx264", "--codec", help=_HELP["codec"]),
     crf: int = typer.Option(18, "--crf", help=_HELP["crf"]),
@@ -73,7 +75,8 @@ def upscale(
             raise UserError(f"--fps {fps!r} is not a number or fraction") from None
     options = UpscaleOptions(
         model=model, weights=weights, scale=scale, chunk=chunk, overlap=overlap, tile=tile, tile_overlap=tile_overlap,
-        device=device, fp32=fp32, codec=codec, crf=crf, preset=preset, force=force, resume=resume, quiet=quiet,
+        device=device, precision=precision, fp32=fp32, codec=codec, crf=crf, preset=preset, force=force,
+        resume=resume, quiet=quiet,
         mask_source=mask_source, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=rate,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)

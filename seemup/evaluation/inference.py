@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from seemup.data.frame_indices import window_indices
+from seemup.pipeline.device import autocast
 
 
 @dataclass
@@ -58,9 +59,18 @@ def _sync(device: torch.device) -> None:
 
 @torch.no_grad()
 def super_resolve(run: ModelRun, lr: np.ndarray, targets: list[int], device: torch.device, *,
-                  flip_seq: bool = False, masks: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+                  flip_seq: bool = False, masks: np.ndarray | None = None,
+                  precision: str = "fp32") -> tuple[np.ndarray, float]:
     """The x4 outputs for frames ``targets`` of ``lr`` ([T,h,w,3] uint8) as [K,4h,4w,3] uint8, and the
-    seconds spent in the model (device-synchronised; loading and scoring excluded)."""
+    seconds spent in the model (device-synchronised; loading and scoring excluded).
+
+    ``precision``: fp32 (the protocol), or the fp16/bf16 autocast the upscale pipeline uses."""
+    with autocast(device, precision):
+        return _super_resolve(run, lr, targets, device, flip_seq, masks)
+
+
+def _super_resolve(run: ModelRun, lr: np.ndarray, targets: list[int], device: torch.device, flip_seq: bool,
+                   masks: np.ndarray | None) -> tuple[np.ndarray, float]:
     if run.uses_masks and masks is None:
         raise ValueError(f"{run.name} needs SEEM masks")
     x = to_tensor(lr, device)

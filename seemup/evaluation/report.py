@@ -47,8 +47,9 @@ def _separate_baseline(report: BenchReport) -> bool:
 
 def title(report: BenchReport, result: ModelResult) -> str:
     weights = f" ({result.weights})" if result.weights else ""
+    precision = f" · {report.precision} autocast" if report.precision != "fp32" else ""
     return (f"{result.model}{weights} on {report.dataset.name} · {report.space.upper()} · "
-            f"crop {report.crop_border} · {report.dataset.lr_note}")
+            f"crop {report.crop_border} · {report.dataset.lr_note}{precision}")
 
 
 def _pair(psnr: float, ssim: float, signed: bool = False) -> str:
@@ -150,6 +151,7 @@ def report_json(report: BenchReport) -> dict[str, Any]:
         "crop_border": report.crop_border,
         "lr": report.dataset.lr_note,
         "device": report.device,
+        "precision": report.precision,
         "max_frames": report.max_frames,
         "mask_source": report.mask_source,
         "seemup_version": seemup.__version__,

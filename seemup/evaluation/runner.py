@@ -87,6 +87,7 @@ class BenchReport:
     mask_source: str | None = None
     max_frames: int | None = None
     lr_generated: bool = False
+    precision: str = "fp32"
 
 
 def _peak_rss_bytes() -> int:
@@ -97,12 +98,13 @@ def _peak_rss_bytes() -> int:
 def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.device, space: str | None = None,
               crop_border: int = 0, baseline: ModelRun | None = None, masks: Callable[[list[np.ndarray]],
               np.ndarray] | None = None, mask_source: str | None = None, max_frames: int | None = None,
-              progress: Progress | None = None) -> BenchReport:
+              progress: Progress | None = None, precision: str = "fp32") -> BenchReport:
     """Evaluate ``runs`` (and ``baseline``, unless it is one of them) on ``dataset``.
 
     ``masks``: frames -> [N,64,h,w] uint8, required when a model uses SEEM masks (computed once per clip
     on the LR frames and shared). ``max_frames``: only the first N frames of each clip (N septuplets of
-    Vimeo-90K-T) -- a quick look, not a comparable number.
+    Vimeo-90K-T) -- a quick look, not a comparable number. ``precision``: fp32 (the protocol) or the
+    fp16/bf16 autocast that ``seemup upscale`` may use, to measure what it costs in quality.
     """
     space = space or dataset.default_space
     if space not in SPACES:
@@ -129,7 +131,7 @@ def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.devic
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
             sr, secs = super_resolve(run, clip.lr, clip.targets, device, flip_seq=seq.centre_only,
-                                     masks=clip_masks if run.uses_masks else None)
+                                     masks=clip_masks if run.uses_masks else None, precision=precision)
             peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else _peak_rss_bytes()
             peaks[key][seq.group] = max(peaks[key].get(seq.group, 0), peak)
             scores = per_frame[key].setdefault(seq.group, [])
@@ -150,4 +152,4 @@ def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.devic
         same = next(r for r in all_runs if (r.name, r.weights) == (baseline.name, baseline.weights))
         base_result = results[id(same)]
     return BenchReport(dataset, space, crop_border, str(device), [results[id(r)] for r in runs], base_result,
-                       mask_source, max_frames, lr_generated)
+                       mask_source, max_frames, lr_generated, precision)

@@ -80,12 +80,17 @@ def flow_warp(
     padding_mode: str = "zeros",
     align_corners: bool = True,
 ) -> torch.Tensor:
-    """Warp ``x`` [n,c,h,w] by ``flow`` [n,h,w,2] given in pixels (x, y), as BasicSR does."""
+    """Warp ``x`` [n,c,h,w] by ``flow`` [n,h,w,2] given in pixels (x, y), as BasicSR does.
+
+    Sampling positions are always computed and used in fp32: in fp16/bf16 a pixel coordinate of a few
+    hundred is only good to 0.25-2 pixels. The result comes back in ``x``'s dtype."""
     if x.shape[-2:] != flow.shape[1:3]:
         raise ValueError(f"flow_warp: feature size {tuple(x.shape[-2:])} != flow size {tuple(flow.shape[1:3])}")
     _, _, h, w = x.shape
+    flow = flow.float()
     vgrid = _base_grid(h, w, flow) + flow
     gx = 2.0 * vgrid[..., 0] / max(w - 1, 1) - 1.0
     gy = 2.0 * vgrid[..., 1] / max(h - 1, 1) - 1.0
     grid = torch.stack((gx, gy), dim=3)
-    return F.grid_sample(x, grid.to(x.dtype), mode=interp_mode, padding_mode=padding_mode, align_corners=align_corners)
+    out = F.grid_sample(x.float(), grid, mode=interp_mode, padding_mode=padding_mode, align_corners=align_corners)
+    return out.to(x.dtype)

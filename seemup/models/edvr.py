@@ -35,8 +35,12 @@ class DCNv2Pack(nn.Module):
     def forward(self, x: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
         o1, o2, mask = torch.chunk(self.conv_offset(feat), 3, dim=1)
         offset = torch.cat((o1, o2), dim=1)
-        return deform_conv2d(x, offset.to(x.dtype), self.weight.to(x.dtype), self.bias.to(x.dtype),
-                             padding=(self.padding, self.padding), mask=torch.sigmoid(mask).to(x.dtype))
+        # torchvision has no bf16 deformable conv, and bf16 offsets would be sampling positions good
+        # to 1/16 pixel only: under bf16 autocast this layer runs in fp32
+        dt = torch.float32 if x.dtype == torch.bfloat16 else x.dtype
+        out = deform_conv2d(x.to(dt), offset.to(dt), self.weight.to(dt), self.bias.to(dt),
+                            padding=(self.padding, self.padding), mask=torch.sigmoid(mask).to(dt))
+        return out.to(x.dtype)
 
 
 class PCDAlignment(nn.Module):

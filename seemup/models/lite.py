@@ -84,13 +84,14 @@ def with_hr_recurrence(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 def warp_upscaled(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Warp ``image`` [B,C,H,W] by ``flow`` [B,2,h,w], given in pixels of a smaller grid (H/h = W/w).
 
-    Same convention as ``flow_warp`` (align_corners=True), but the sampling grid is built straight in
-    normalised coordinates, which at 1280x720 is several times cheaper than going through pixels."""
+    Same convention (align_corners=True, fp32 sampling positions) as ``flow_warp``, but the sampling
+    grid is built straight in normalised coordinates, which at 1280x720 is several times cheaper."""
     b, _, hh, ww = image.shape
     s = hh / flow.shape[-2]
-    up = F.interpolate(flow, size=(hh, ww), mode="bilinear", align_corners=False)
+    up = F.interpolate(flow.float(), size=(hh, ww), mode="bilinear", align_corners=False)
     xs = torch.linspace(-1.0, 1.0, ww, device=image.device, dtype=up.dtype).view(1, 1, ww)
     ys = torch.linspace(-1.0, 1.0, hh, device=image.device, dtype=up.dtype).view(1, hh, 1)
     grid = torch.stack([torch.add(xs, up[:, 0], alpha=2.0 * s / max(ww - 1, 1)),
                         torch.add(ys, up[:, 1], alpha=2.0 * s / max(hh - 1, 1))], dim=3)
-    return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=True)
+    out = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(image.dtype)

@@ -55,7 +55,8 @@ class SpyNet(nn.Module):
             if up.size(3) != refs[level].size(3):
                 up = F.pad(up, [0, 1, 0, 0], mode="replicate")
             warped = flow_warp(supps[level], up.permute(0, 2, 3, 1), padding_mode="border")
-            flow = self.basic_module[level](torch.cat([refs[level], warped, up], 1)) + up
+            # the running flow stays fp32 under autocast: in bf16 a 10-pixel flow is only good to 1/16 pixel
+            flow = self.basic_module[level](torch.cat([refs[level], warped, up], 1)).float() + up.float()
         return flow
 
     def forward(self, ref: torch.Tensor, supp: torch.Tensor) -> torch.Tensor:

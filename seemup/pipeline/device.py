@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -10,8 +11,8 @@ from torch import nn
 from seemup.errors import UserError
 
 # Measured rate of the full BasicVSR (64 features, 30 blocks, channels-last) on the idle 2-core reference
-# machine at 320x180 input, network only (docs/upscale.md); a busy machine is slower.
-CPU_SECONDS_PER_FRAME_320x180 = 2.3
+# machine at 320x180 input, network only (docs/upscale.md), per precision; a busy machine is slower.
+CPU_SECONDS_PER_FRAME_320x180 = {"fp32": 2.3, "bf16": 1.2}
 CPU_ESTIMATE_PIXELS = 320 * 180
 
 
@@ -36,6 +37,44 @@ def resolve_device(name: str) -> torch.device:
             raise UserError(f"--device {name}: there are {count} CUDA device(s) (cuda:0..cuda:{count - 1})")
         return torch.device("cuda", index)
     raise UserError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)")
+
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where oneDNN runs bf16 convolutions natively (avx512_bf16 or AMX), i.e. faster than fp32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(device: torch.device, requested: str = "auto") -> str:
+    """``auto``: fp16 autocast on CUDA, bf16 autocast on CPUs with native bf16, else fp32.
+
+    Low precision only covers the networks' convolutions: flows, sampling positions and the final
+    image sum stay fp32 (seemup.models), which keeps the output within ~0.01 dB of fp32 (docs/upscale.md)."""
+    requested = (requested or "auto").strip().lower()
+    if requested not in PRECISIONS:
+        raise UserError(f"--precision {requested!r}: choose from {', '.join(PRECISIONS)}")
+    if requested == "auto":
+        if device.type == "cuda":
+            return "fp16"
+        return "bf16" if cpu_has_native_bf16() else "fp32"
+    if requested == "fp16" and device.type != "cuda":
+        raise UserError("--precision fp16 needs a CUDA device (on CPU use bf16 or fp32)")
+    if requested == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError("--precision bf16: this GPU has no bf16 support (use fp16 or fp32)")
+    return requested
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def place_model(model: nn.Module, device: torch.device) -> nn.Module:
@@ -68,14 +107,14 @@ def available_memory(device: torch.device) -> int:
         return 4 * 1024**3
 
 
-def default_chunk(device: torch.device, h: int, w: int, num_feat: int, fp16: bool) -> int:
+def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: bool) -> int:
     """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 100.
 
     Longer chunks give the recurrence more context and waste less work on overlap (chunks of 50 with 10
     context frames either side recompute ~30% extra frames, chunks of 100 ~16%), until memory runs out.
     A chunk is also the unit of --resume: at most one chunk of work is redone after an interruption.
     """
-    size = 2 if fp16 else 4
+    size = 2 if half else 4
     # the transient of reconstructing one output frame (64-channel maps at 2x and 4x) comes on top
     transient = 64 * 16 * h * w * size * 2
     budget = available_memory(device) // 4 - transient
@@ -83,7 +122,7 @@ def default_chunk(device: torch.device, h: int, w: int, num_feat: int, fp16: boo
     return int(max(8, min(100, fit)))
 
 
-def cpu_estimate_seconds(width: int, height: int, num_frames: int) -> float:
+def cpu_estimate_seconds(width: int, height: int, num_frames: int, precision: str = "fp32") -> float:
     """Expected seconds for the full BasicVSR on CPU (scaled by pixels from the measured 320x180 rate)."""
-    per_frame = CPU_SECONDS_PER_FRAME_320x180 * (width * height) / CPU_ESTIMATE_PIXELS
+    per_frame = CPU_SECONDS_PER_FRAME_320x180[precision] * (width * height) / CPU_ESTIMATE_PIXELS
     return per_frame * num_frames

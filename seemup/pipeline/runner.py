@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from seemup.errors import UserError
+
+from .device import autocast
 
 SCALE = 4
 MIN_TILE = 16
@@ -25,7 +26,7 @@ class ModelRunner:
 
     model: nn.Module
     device: torch.device
-    fp16: bool = False
+    precision: str = "fp32"  # fp32, fp16 or bf16 (autocast; see device.resolve_precision)
     tile: int | None = None
     tile_overlap: int = 16
     multiple: int = 1
@@ -51,9 +52,7 @@ class ModelRunner:
         return x, ph, pw
 
     def _call(self, lr: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
-        autocast = (torch.autocast(device_type="cuda", dtype=torch.float16) if self.fp16 and self.device.type == "cuda"
-                    else contextlib.nullcontext())
-        with autocast:
+        with autocast(self.device, self.precision):
             return self.model(lr, masks) if masks is not None else self.model(lr)
 
     def forward(self, lr: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:

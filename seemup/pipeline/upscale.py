@@ -19,7 +19,7 @@ from seemup.errors import UserError
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
-from .device import cpu_estimate_seconds, default_chunk, place_model, resolve_device
+from .device import cpu_estimate_seconds, default_chunk, place_model, resolve_device, resolve_precision
 from .memory import release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
@@ -42,7 +42,8 @@ class UpscaleOptions:
     tile: int | None = None  # LR pixels; None/0: whole frames
     tile_overlap: int = 16
     device: str = "auto"
-    fp32: bool = False
+    precision: str = "auto"  # auto, fp32, fp16 (CUDA), bf16; see device.resolve_precision
+    fp32: bool = False  # shorthand for precision="fp32"
     codec: str = "libx264"
     crf: int = 18
     preset: str = "medium"
@@ -111,7 +112,7 @@ class UpscaleResult:
 
 
 def _fingerprint(opts: UpscaleOptions, model_name: str, weights: Path | None, mask_id: str | None, info: VideoInfo,
-                 device: torch.device, fp16: bool, chunk: int, overlap: int, tile: int | None,
+                 device: torch.device, precision: str, chunk: int, overlap: int, tile: int | None,
                  frame_dir_out: bool) -> dict:
     wstat = weights.stat() if weights is not None else None
     istat = info.path.stat()
@@ -120,7 +121,7 @@ def _fingerprint(opts: UpscaleOptions, model_name: str, weights: Path | None, ma
         "input_mtime_ns": istat.st_mtime_ns, "num_frames": info.num_frames, "fps": str(info.fps),
         "model": model_name, "weights": str(weights) if weights else None,
         "weights_size": wstat.st_size if wstat else None, "mask_source": mask_id,
-        "device": device.type, "fp16": fp16, "chunk": chunk, "overlap": overlap, "tile": tile,
+        "device": device.type, "precision": precision, "chunk": chunk, "overlap": overlap, "tile": tile,
         "tile_overlap": opts.tile_overlap, "output": "png" if frame_dir_out else "video",
         "codec": None if frame_dir_out else [opts.codec, opts.crf, opts.preset],
     }
@@ -168,7 +169,7 @@ def upscale_video(
     if spec.name == "bicubic" and opts.weights is not None:
         raise UserError("the bicubic model has no weights; drop --weights")
     device = resolve_device(opts.device)
-    fp16 = device.type == "cuda" and not opts.fp32
+    precision = resolve_precision(device, "fp32" if opts.fp32 else opts.precision)
     notes: list[str] = []
 
     # frames of a video output keep their stored orientation; the rotation is carried over as metadata
@@ -177,7 +178,7 @@ def upscale_video(
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
     if spec.name in FULL_BASICVSR and not torch.cuda.is_available():
-        est = cpu_estimate_seconds(width, height, info.num_frames)
+        est = cpu_estimate_seconds(width, height, info.num_frames, precision)
         say(f"no CUDA device: {spec.name} on CPU needs about {est / info.num_frames:.1f} s per frame here "
             f"(~{_human_seconds(est)} for {info.num_frames} frames of {width}x{height}); "
             "--model basicvsr-lite is several times faster")
@@ -207,7 +208,7 @@ def upscale_video(
         chunk = opts.chunk or 16
         overlap = window_context(window)
     else:
-        chunk = opts.chunk or default_chunk(device, height, width, num_feat, fp16)
+        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision != "fp32")
         overlap = 0 if spec.name == "bicubic" else opts.overlap  # frame-by-frame: context would be wasted work
     tile = opts.tile or None
     plan = plan_chunks(info.num_frames, chunk, overlap)
@@ -215,9 +216,10 @@ def upscale_video(
     if window and (width % 4 or height % 4):
         notes.append(f"input edge-padded to {width + (-width) % 4}x{height + (-height) % 4} for {spec.name} "
                      "(cropped back)")
-    runner = ModelRunner(model, device, fp16=fp16, tile=tile, tile_overlap=opts.tile_overlap, multiple=multiple)
+    runner = ModelRunner(model, device, precision=precision, tile=tile, tile_overlap=opts.tile_overlap,
+                         multiple=multiple)
     weights_path = winfo.path if winfo else None
-    fingerprint = _fingerprint(opts, spec.name, weights_path, masker.id if masker else None, info, device, fp16,
+    fingerprint = _fingerprint(opts, spec.name, weights_path, masker.id if masker else None, info, device, precision,
                                chunk, overlap, tile, frame_dir_out)
     job = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
     if opts.resume and job.done:
@@ -248,7 +250,7 @@ def upscale_video(
     notes += runner.notes
     return UpscaleResult(
         output=dst, model=spec.name, weights=winfo.name if winfo else None, device=str(device),
-        precision="fp16" if fp16 else "fp32", in_size=(width, height), out_size=(out_w, out_h),
+        precision=precision, in_size=(width, height), out_size=(out_w, out_h),
         frames=info.num_frames, computed_frames=computed, seconds=seconds, chunk=chunk, overlap=overlap,
         tile=runner.tile, resumed_from=resumed_from, notes=notes,
     )
