@@ -3,6 +3,7 @@
     python scripts/make_lite_extra_data.py --root X --out data/lite-extra
     python benchmarks/temporal_learning.py --extra data/lite-extra --precision fp32 --iters 1200
     python benchmarks/temporal_learning.py --extra data/lite-extra --precision bf16 --iters 1200
+    python benchmarks/temporal_learning.py --extra data/lite-extra --iters 1500 --eval-every 300 --hr-recurrence
 
 Trains a small lite model from scratch on the photo clips with a synthetic camera only (exact
 sub-pixel motion, so other frames carry real information), with the same crops, precomputed flows
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("--num-feat", type=int, default=32)
     ap.add_argument("--num-block", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--hr-recurrence", action="store_true", help="the forward trunk also sees the previous output")
     ap.add_argument("--test-photos", default="Garden,Kite,Wood", help="photos whose clips are held out")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -80,7 +82,7 @@ def main() -> None:
     torch.manual_seed(0)
     train, test = load_photo_clips(args.extra, set(args.test_photos.split(",")))
     test = test[::4]  # one clip per held-out photo keeps an evaluation under a minute
-    model = BasicVSRLite(num_feat=args.num_feat, num_block=args.num_block)
+    model = BasicVSRLite(num_feat=args.num_feat, num_block=args.num_block, hr_recurrence=args.hr_recurrence)
     params = [p for n, p in model.named_parameters() if not n.startswith("spynet.")]
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     rng = np.random.default_rng(0)
