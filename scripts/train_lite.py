@@ -23,7 +23,7 @@ from seemup.data.train_clips import ClipRef, prepare_video_clip
 from seemup.evaluation.inference import to_tensor, to_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model
-from seemup.models.lite import with_hr_recurrence
+from seemup.models.lite import has_hr_recurrence, with_hr_recurrence
 from seemup.training.checkpoint import atomic_torch_save, export_weights
 from seemup.training.losses import charbonnier
 from seemup.weights import build_model
@@ -109,8 +109,7 @@ def grow_from(model: torch.nn.Module, state: dict) -> None:
 
     The extra blocks start as identities (last conv zeroed), so the grown model computes exactly
     what the smaller one did and training continues from there instead of from scratch."""
-    head = "forward_trunk.main.0.weight"
-    if getattr(model, "hr_recurrence", False) and state[head].shape[1] + 48 == model.state_dict()[head].shape[1]:
+    if getattr(model, "hr_recurrence", False) and not has_hr_recurrence(state):
         state = with_hr_recurrence(state)
         print("hr_recurrence: previous-output inputs added, zero-initialised", flush=True)
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -128,13 +127,11 @@ def export(checkpoint: Path, target: Path, command: str) -> None:
     """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
     ck = torch.load(checkpoint, weights_only=False)
     num_block = len({k.split(".")[3] for k in ck["params"] if k.startswith("backward_trunk.main.2.")})
-    hr_recurrence = ck["params"]["forward_trunk.main.0.weight"].shape[1] != ck["params"][
-        "backward_trunk.main.0.weight"].shape[1]
-    model = create_model("basicvsr-lite", num_block=num_block, hr_recurrence=hr_recurrence)
+    model_config = {"num_block": num_block, "hr_recurrence": has_hr_recurrence(ck["params"])}
+    model = create_model("basicvsr-lite", **model_config)
     model.load_state_dict(ck["params"])
     export_weights(target, model, model_name="basicvsr-lite", mask_source_id=None,
-                   config={"num_block": num_block, "hr_recurrence": hr_recurrence, "command": command},
-                   iteration=ck["iter"], model_config={"num_block": num_block, "hr_recurrence": hr_recurrence})
+                   config={**model_config, "command": command}, iteration=ck["iter"], model_config=model_config)
     print(f"wrote {target} (iteration {ck['iter']})", flush=True)
 
 

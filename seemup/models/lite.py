@@ -9,6 +9,9 @@ from torch.nn import functional as F
 from .basicvsr import BasicVSR
 from .spynet import SpyNet
 
+FOLDED = 3 * 4 * 4  # channels of an x4 RGB output frame folded to LR by space-to-depth
+HEAD = "forward_trunk.main.0.weight"  # the conv that takes the folded previous output with hr_recurrence
+
 
 class BasicVSRLite(BasicVSR):
     """BasicVSR with the three costs that dominate on CPU cut down.
@@ -28,8 +31,8 @@ class BasicVSRLite(BasicVSR):
         super().__init__(num_feat=num_feat, num_block=num_block, seem=seem, seem_branches=seem_branches)
         self.flow_scale = flow_scale
         self.hr_recurrence = hr_recurrence
-        if hr_recurrence:  # input: LR frame (3), previous output folded to LR (3 * 16), propagated feature
-            self.forward_trunk.main[0] = nn.Conv2d(3 + 48 + num_feat, num_feat, 3, 1, 1)
+        if hr_recurrence:  # input: LR frame (3), previous output folded to LR, propagated feature
+            self.forward_trunk.main[0] = nn.Conv2d(3 + FOLDED + num_feat, num_feat, 3, 1, 1)
         self.spynet = SpyNet(width=flow_width)
         del self.upconv2, self.conv_hr
         self.upconv1 = nn.Conv2d(num_feat, num_feat * 4, 3, 1, 1)
@@ -57,7 +60,7 @@ class BasicVSRLite(BasicVSR):
         if not self.hr_recurrence:
             return lr_frame
         if prev_out is None:  # first frame of a clip: nothing to carry over
-            folded = lr_frame.new_zeros(lr_frame.shape[0], 48, *lr_frame.shape[-2:])
+            folded = lr_frame.new_zeros(lr_frame.shape[0], FOLDED, *lr_frame.shape[-2:])
         else:
             folded = F.pixel_unshuffle(warp_upscaled(prev_out, flow), 4)
         return torch.cat([lr_frame, folded], dim=1)
@@ -70,15 +73,19 @@ class BasicVSRLite(BasicVSR):
         return out + F.interpolate(lr_frame, scale_factor=4, mode="bicubic", align_corners=False)
 
 
+def has_hr_recurrence(state: dict[str, torch.Tensor]) -> bool:
+    """Whether a lite state dict was saved with ``hr_recurrence`` (its forward head takes more inputs)."""
+    return state[HEAD].shape[1] == state["backward_trunk.main.0.weight"].shape[1] + FOLDED
+
+
 def with_hr_recurrence(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A lite state dict without ``hr_recurrence`` turned into one with it that computes the same output:
-    the forward trunk's first conv gets zero weights for the 48 folded-output inputs, so training from
+    the forward trunk's first conv gets zero weights for the folded-output inputs, so training from
     shipped weights starts exactly where they are."""
-    key = "forward_trunk.main.0.weight"
-    old = state[key]
-    new = old.new_zeros(old.shape[0], old.shape[1] + 48, *old.shape[2:])
-    new[:, :3], new[:, 3 + 48:] = old[:, :3], old[:, 3:]
-    return {**state, key: new}
+    old = state[HEAD]
+    new = old.new_zeros(old.shape[0], old.shape[1] + FOLDED, *old.shape[2:])
+    new[:, :3], new[:, 3 + FOLDED:] = old[:, :3], old[:, 3:]
+    return {**state, HEAD: new}
 
 
 def warp_upscaled(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
