@@ -123,11 +123,60 @@ def grow_from(model: torch.nn.Module, state: dict) -> None:
         print(f"grown: {len(missing)} new tensors in identity-initialised blocks", flush=True)
 
 
+def keep_blocks(state: dict, keep: list[int]) -> dict:
+    """``state`` with only the residual blocks ``keep`` of each trunk, renumbered from 0 (shrinks a model
+    to a faster depth; the blocks whose removal costs least are found by scoring each choice held out)."""
+    out = {}
+    for name, value in state.items():
+        parts = name.split(".")
+        if parts[0] in ("backward_trunk", "forward_trunk") and parts[1:3] == ["main", "2"]:
+            if int(parts[3]) not in keep:
+                continue
+            parts[3] = str(keep.index(int(parts[3])))
+        out[".".join(parts)] = value
+    return out
+
+
+def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
+    """Start a lite model of the teacher's width from the official BasicVSR: SPyNet, the trunks' input
+    convs, their first ``num_block`` residual blocks, ``fusion`` and ``upconv1`` are copied; only the
+    lite upsampler's last conv starts fresh. The truncated trunks' features are far from the teacher's
+    at first (~80% relative error after 8 of 30 blocks), but the filters are learned ones, and
+    ``--feature-weight`` then pulls the propagated features towards the teacher's."""
+    own = model.state_dict()
+    copied = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
+    if getattr(model, "hr_recurrence", False):
+        raise SystemExit("--init-teacher: the teacher has no previous-output inputs; leave out --hr-recurrence")
+    model.load_state_dict(copied, strict=False)
+    print(f"init from teacher: {len(copied)} of {len(own)} tensors copied; fresh: "
+          + ", ".join(sorted(k for k in own if k not in copied)), flush=True)
+
+
+class FeatureTap:
+    """Records what a BasicVSR's trunks hand to the next frame (``_propagate``'s outputs), in call order."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.feats: list[torch.Tensor] = []
+        inner = model._propagate
+
+        def tapped(*args: object) -> torch.Tensor:
+            out = inner(*args)
+            self.feats.append(out)
+            return out
+
+        model._propagate = tapped
+
+    def take(self) -> list[torch.Tensor]:
+        feats, self.feats = self.feats, []
+        return feats
+
+
 def export(checkpoint: Path, target: Path, command: str) -> None:
     """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
     ck = torch.load(checkpoint, weights_only=False)
     num_block = len({k.split(".")[3] for k in ck["params"] if k.startswith("backward_trunk.main.2.")})
-    model_config = {"num_block": num_block, "hr_recurrence": has_hr_recurrence(ck["params"])}
+    num_feat = ck["params"]["fusion.weight"].shape[0]
+    model_config = {"num_feat": num_feat, "num_block": num_block, "hr_recurrence": has_hr_recurrence(ck["params"])}
     model = create_model("basicvsr-lite", **model_config)
     model.load_state_dict(ck["params"])
     export_weights(target, model, model_name="basicvsr-lite", mask_source_id=None,
@@ -152,6 +201,15 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="start from these weights (a new stage: fresh optimizer and schedule)")
     ap.add_argument("--num-block", type=int, default=None, help="trunk depth (default: the registry's basicvsr-lite)")
+    ap.add_argument("--num-feat", type=int, default=None, help="trunk width (default: the registry's basicvsr-lite)")
+    ap.add_argument("--init-teacher", action="store_true",
+                    help="start from the official BasicVSR (needs --num-feat 64): its first --num-block blocks")
+    ap.add_argument("--keep-blocks", default=None,
+                    help="with --init: keep only these residual blocks of each trunk, e.g. 0,1,2,4,6,7")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="save and stop after this iteration (the schedule still spans --iters)")
+    ap.add_argument("--feature-weight", type=float, default=0.0,
+                    help="distil the teacher's propagated features (both trunks, every frame) with this weight")
     ap.add_argument("--hr-recurrence", action="store_true",
                     help="the forward trunk also sees the previous output frame, warped (BasicVSRLite.hr_recurrence)")
     ap.add_argument("--export", type=Path, help="write the run's last checkpoint as a shipped weights file, then exit")
@@ -170,8 +228,8 @@ def main() -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
 
-    model = create_model("basicvsr-lite", hr_recurrence=args.hr_recurrence,
-                         **({} if args.num_block is None else {"num_block": args.num_block}))
+    size = {k: v for k, v in (("num_block", args.num_block), ("num_feat", args.num_feat)) if v is not None}
+    model = create_model("basicvsr-lite", hr_recurrence=args.hr_recurrence, **size)
     teacher, _ = build_model("basicvsr", "basicvsr-reds4")
     model.spynet.load_state_dict(teacher.spynet.state_dict())  # the official flow network
     def with_flows(hr: np.ndarray, lr: np.ndarray, flow_file: Path) -> tuple:
@@ -208,8 +266,15 @@ def main() -> None:
         raise SystemExit(f"--mix {args.mix} gives no weight to any group ({', '.join(groups)})")
     shares = shares / shares.sum()
     real_flows = model.compute_flows
-    if args.teacher_weight <= 0:
+    if args.init_teacher and args.init is None and not args.resume:
+        init_from_teacher(model, teacher)
+    if args.teacher_weight <= 0 and args.feature_weight <= 0:
         teacher = None
+    else:  # the teacher sees the student's (precomputed, half-resolution) flows: -0.04 dB held out, much cheaper
+        teacher.eval()
+        teacher_tap, student_tap = FeatureTap(teacher), FeatureTap(model)
+        if args.teacher_weight <= 0:  # features only: skip the teacher's costly HR upsampler
+            teacher.upsample = lambda lr_frame, fb, ff: lr_frame.new_zeros(1)
     for p in model.spynet.parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -218,7 +283,10 @@ def main() -> None:
     start = 0
     ckpt_path = args.out / "last.pth"
     if args.init is not None:
-        grow_from(model, torch.load(args.init, weights_only=True)["params"])
+        init_state = torch.load(args.init, weights_only=True)["params"]
+        if args.keep_blocks:
+            init_state = keep_blocks(init_state, [int(k) for k in args.keep_blocks.split(",")])
+        grow_from(model, init_state)
     if args.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["params"])
@@ -237,23 +305,34 @@ def main() -> None:
     model.train()
     for it in range(start + 1, args.iters + 1):
         lr_b, hr_b, fw_b, bw_b = sample(group_list, shares, rng, args.batch, args.frames, args.patch)
+        if teacher is not None:
+            student_tap.take()  # drop what validation recorded
         model.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)  # precomputed, frozen SPyNet
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             out = model(lr_b)
         out = out.float()
         model.compute_flows = real_flows
-        loss = charbonnier(out, hr_b)
+        loss = pixel = charbonnier(out, hr_b)
+        feat_loss = None
         if teacher is not None:
-            with torch.no_grad():
+            teacher.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 target = teacher(lr_b)
-            loss = loss + args.teacher_weight * charbonnier(out, target)
+            t_feats, s_feats = teacher_tap.take(), student_tap.take()
+            if args.teacher_weight > 0:
+                loss = loss + args.teacher_weight * charbonnier(out, target.float())
+            if args.feature_weight > 0:
+                feat_loss = torch.stack([charbonnier(s.float(), t.float()) for s, t in zip(s_feats, t_feats,
+                                                                                             strict=True)]).mean()
+                loss = loss + args.feature_weight * feat_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         val = None
-        if it % args.val_every == 0 or it == args.iters:
+        stop = it == args.stop_after
+        if it % args.val_every == 0 or it == args.iters or stop:
             val = validate(model, val_hr, val_lr)
             atomic_torch_save({"params": model.state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict(), "iter": it}, ckpt_path)
@@ -261,7 +340,12 @@ def main() -> None:
         writer.writerow([it, f"{loss.item():.5f}", "" if val is None else f"{val:.3f}", f"{rate:.3f}"])
         log.flush()
         if it % 10 == 0 or val is not None:
-            print(f"it {it} loss {loss.item():.5f} {rate:.2f} it/s" + (f" val {val:.3f}" if val else ""), flush=True)
+            print(f"it {it} loss {loss.item():.5f} pixel {pixel.item():.5f}"
+                  + ("" if feat_loss is None else f" feat {feat_loss.item():.4f}")
+                  + f" {rate:.2f} it/s" + (f" val {val:.3f}" if val else ""), flush=True)
+        if stop:
+            print(f"stopped after iteration {it} (--stop-after)", flush=True)
+            break
 
 
 if __name__ == "__main__":
