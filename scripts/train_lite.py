@@ -307,7 +307,8 @@ def main() -> None:
         lr_b, hr_b, fw_b, bw_b = sample(group_list, shares, rng, args.batch, args.frames, args.patch)
         if teacher is not None:
             student_tap.take()  # drop what validation recorded
-        model.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)  # precomputed, frozen SPyNet
+        precomputed = lambda _lr, f=fw_b, b=bw_b: (f, b)  # noqa: E731 - the frozen SPyNet's flows of this crop
+        model.compute_flows = precomputed
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
             out = model(lr_b)
         out = out.float()
@@ -315,7 +316,7 @@ def main() -> None:
         loss = pixel = charbonnier(out, hr_b)
         feat_loss = None
         if teacher is not None:
-            teacher.compute_flows = lambda _lr, f=fw_b, b=bw_b: (f, b)
+            teacher.compute_flows = precomputed
             with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 target = teacher(lr_b)
             t_feats, s_feats = teacher_tap.take(), student_tap.take()
