@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import ConvResidualBlocks, flow_warp
+from .blocks import ConvResidualBlocks, flow_warp, stack_frames
 from .seem import SamRepresentation, SEEMBlock, check_inputs
 from .spynet import SpyNet
 
@@ -123,4 +123,4 @@ class BasicVSR(nn.Module):
             feat = self._propagate(self.forward_trunk, "forward", x_i, feat, r_i)
             outputs.append(self.upsample(lr[:, i], backward_feats[i], feat))
             backward_feats[i] = lr.new_empty(0)  # free memory as we go
-        return torch.stack(outputs, dim=1)
+        return stack_frames(outputs)
