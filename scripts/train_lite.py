@@ -147,6 +147,9 @@ def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
     copied = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
     if getattr(model, "hr_recurrence", False):
         raise SystemExit("--init-teacher: the teacher has no previous-output inputs; leave out --hr-recurrence")
+    if model.num_feat != teacher.num_feat:
+        raise SystemExit(f"--init-teacher needs the teacher's width: --num-feat {teacher.num_feat} "
+                         f"(got {model.num_feat}); only SPyNet would be copied")
     model.load_state_dict(copied, strict=False)
     print(f"init from teacher: {len(copied)} of {len(own)} tensors copied; fresh: "
           + ", ".join(sorted(k for k in own if k not in copied)), flush=True)

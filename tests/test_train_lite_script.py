@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 
 from seemup.models import create_model
@@ -31,6 +32,12 @@ def test_init_from_teacher_copies_the_first_blocks_and_keeps_the_last_conv_fresh
         assert torch.equal(value, t[name]), name
     assert torch.equal(student.conv_last.weight, fresh)
     assert "backward_trunk.main.2.2.conv1.weight" not in student.state_dict()
+
+
+def test_init_from_teacher_refuses_a_student_of_another_width() -> None:
+    student = create_model("basicvsr-lite", num_feat=8, num_block=2)
+    with pytest.raises(SystemExit, match="--num-feat 16"):
+        train_lite.init_from_teacher(student, _teacher())
 
 
 def test_keep_blocks_renumbers_and_the_model_computes_with_only_those_blocks() -> None:
