@@ -180,3 +180,14 @@ def test_flow_warp_keeps_sub_pixel_positions_under_bf16_autocast() -> None:
     assert low.dtype == torch.bfloat16
     # bf16 rounds the values themselves (~0.4%), not the places they are sampled from
     assert (low.float() - ref)[..., :-1].abs().max() < 0.004
+
+
+def test_stack_frames_equals_torch_stack_and_passes_gradients() -> None:
+    from seemup.models.blocks import stack_frames
+
+    frames = [torch.randn(2, 3, 5, 7, requires_grad=True) for _ in range(4)]
+    out = stack_frames(frames)
+    assert torch.equal(out, torch.stack(frames, dim=1))
+    (out * torch.arange(4.0).view(1, 4, 1, 1, 1)).sum().backward()
+    for i, frame in enumerate(frames):
+        assert torch.equal(frame.grad, torch.full_like(frame, float(i)))
