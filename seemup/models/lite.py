@@ -18,7 +18,7 @@ class BasicVSRLite(BasicVSR):
 
     - flow is estimated at ``flow_scale`` of the LR size (by a SPyNet of ``flow_width``) and resized up;
     - the trunks are ``num_feat`` wide with ``num_block`` blocks (the shipped weights: the official BasicVSR's
-      64-channel trunks cut from 30 to 6 blocks, then trained with its features as targets);
+      64-channel trunks cut from 30 to 8 blocks, then trained with its features as targets);
     - upsampling is one x2 pixel-shuffle conv at LR resolution and one thin conv at 2x (no 4x-resolution convs),
       added to a bicubic (not bilinear) upsampling of the input.
 
@@ -27,7 +27,7 @@ class BasicVSRLite(BasicVSR):
     hidden state cannot hold the 48 values per LR pixel of an x4 RGB frame, the warped output can.
     """
 
-    def __init__(self, num_feat: int = 64, num_block: int = 6, flow_width: float = 1.0, flow_scale: float = 0.5,
+    def __init__(self, num_feat: int = 64, num_block: int = 8, flow_width: float = 1.0, flow_scale: float = 0.5,
                  seem: bool = False, seem_branches: str = "both", hr_recurrence: bool = False) -> None:
         super().__init__(num_feat=num_feat, num_block=num_block, seem=seem, seem_branches=seem_branches)
         self.flow_scale = flow_scale

@@ -51,8 +51,8 @@ _both("edvr-m", EDVR, {"num_feat": 64, "num_frame": 5, "num_extract_block": 5, "
       "window", "EDVR-M (64 feat, 5 frames, TSA)")
 _both("edvr-l", EDVR, {"num_feat": 128, "num_frame": 7, "num_extract_block": 5, "num_reconstruct_block": 40},
       "window", "EDVR-L (128 feat, 7 frames, TSA)")
-_both("basicvsr-lite", BasicVSRLite, {"num_feat": 64, "num_block": 6, "flow_width": 1.0, "flow_scale": 0.5},
-      "recurrent", "BasicVSR-lite for CPU (64 feat, 6 blocks, half-resolution flow)")
+_both("basicvsr-lite", BasicVSRLite, {"num_feat": 64, "num_block": 8, "flow_width": 1.0, "flow_scale": 0.5},
+      "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)")
 _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
 
