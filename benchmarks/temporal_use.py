@@ -8,6 +8,8 @@ For each clip (a folder of HR frames; LR = MATLAB bicubic x1/4) it prints the me
 - ``sequence``: the model run over the whole clip, as ``seemup upscale`` runs it;
 - ``zero-flow``: the same with all flows set to zero (propagation without alignment);
 - ``frame-by-frame``: every frame alone (a two-frame clip of that frame twice), so no other frame helps;
+- with ``--windows 10,5,3``: the clip cut into non-overlapping windows of that many frames, each run
+  alone, so only nearby frames help (how far the useful context reaches);
 - ``bicubic``.
 ``sequence`` minus ``frame-by-frame`` is what the recurrence adds. A VSR model that scores the same
 in both has learned single-image super-resolution only. Slow on CPU for the full models; not in CI.
@@ -38,6 +40,15 @@ def frame_by_frame(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(x[:, [i, i]])[0, :1] for i in range(x.shape[1])])
 
 
+def windowed(model: torch.nn.Module, x: torch.Tensor, size: int) -> torch.Tensor:
+    """``x`` [1,T,3,h,w] run as separate clips of ``size`` frames (a last single frame is doubled), [T,3,4h,4w]."""
+    outs = []
+    for s in range(0, x.shape[1], size):
+        win = x[:, s:s + size]
+        outs.append(model(win if win.shape[1] > 1 else win[:, [0, 0]])[0, :win.shape[1]])
+    return torch.cat(outs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", type=Path, required=True, help="a folder of clips (GT/<clip>/ or <clip>/ frames)")
@@ -45,6 +56,7 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="weight set or file (default: the model's default)")
     ap.add_argument("--max-frames", type=int, default=20)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--windows", default="", help="comma-separated window sizes to score as well, e.g. 10,5,3")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, _ = build_model(args.model, args.weights)
@@ -63,9 +75,11 @@ def main() -> None:
             finally:
                 model.compute_flows = real_flows
             alone = y_psnr(frame_by_frame(model, x), hr)
+            windows = {int(n): y_psnr(windowed(model, x, int(n)), hr) for n in args.windows.split(",") if n}
         bic = float(np.mean([psnr(imresize_uint8(f, 4), h, space="y") for f, h in zip(lr, hr, strict=True)]))
         print(f"{clip.name:20s} sequence {seq:.4f}  zero-flow {zero:.4f}  frame-by-frame {alone:.4f}  "
-              f"bicubic {bic:.4f}  (recurrence adds {seq - alone:+.2f} dB)", flush=True)
+              f"bicubic {bic:.4f}  (recurrence adds {seq - alone:+.2f} dB)"
+              + "".join(f"  window {n} {v:.4f}" for n, v in windows.items()), flush=True)
 
 
 if __name__ == "__main__":
