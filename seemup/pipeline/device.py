@@ -108,10 +108,12 @@ def available_memory(device: torch.device) -> int:
 
 
 def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: bool) -> int:
-    """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 100.
+    """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 200.
 
     Longer chunks give the recurrence more context and waste less work on overlap (chunks of 50 with 10
-    context frames either side recompute ~30% extra frames, chunks of 100 ~16%), until memory runs out.
+    context frames either side recompute ~30% extra frames, chunks of 100 ~16-20%, chunks of 200 ~8-10%),
+    until memory runs out. 200 rather than 100 made basicvsr-lite 8% faster end to end at 320x180 on the
+    2-core machine (247 frames: 100.9 s against 109.0 s, peak RSS 6.2 against 4.1 GiB).
     A chunk is also the unit of --resume: at most one chunk of work is redone after an interruption.
     """
     size = 2 if half else 4
@@ -119,7 +121,7 @@ def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: boo
     transient = 64 * 16 * h * w * size * 2
     budget = available_memory(device) // 4 - transient
     fit = budget // max(1, bytes_per_frame(h, w, num_feat, size))
-    return int(max(8, min(100, fit)))
+    return int(max(8, min(200, fit)))
 
 
 def cpu_estimate_seconds(width: int, height: int, num_frames: int, precision: str = "fp32") -> float:
