@@ -35,11 +35,6 @@ def y_psnr(out: torch.Tensor, hr: np.ndarray) -> float:
     return float(np.mean([psnr(o, h, space="y") for o, h in zip(to_uint8(out), hr, strict=True)]))
 
 
-def frame_by_frame(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Every frame of ``x`` [1,T,3,h,w] upscaled alone (a two-frame clip of itself), [T,3,4h,4w]."""
-    return torch.cat([model(x[:, [i, i]])[0, :1] for i in range(x.shape[1])])
-
-
 def windowed(model: torch.nn.Module, x: torch.Tensor, size: int) -> torch.Tensor:
     """``x`` [1,T,3,h,w] run as separate clips of ``size`` frames (a last single frame is doubled), [T,3,4h,4w]."""
     outs = []
@@ -47,6 +42,11 @@ def windowed(model: torch.nn.Module, x: torch.Tensor, size: int) -> torch.Tensor
         win = x[:, s:s + size]
         outs.append(model(win if win.shape[1] > 1 else win[:, [0, 0]])[0, :win.shape[1]])
     return torch.cat(outs)
+
+
+def frame_by_frame(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Every frame of ``x`` [1,T,3,h,w] upscaled alone (a two-frame clip of itself), [T,3,4h,4w]."""
+    return windowed(model, x, 1)
 
 
 def main() -> None:
