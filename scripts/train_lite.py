@@ -143,13 +143,13 @@ def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
     lite upsampler's last conv starts fresh. The truncated trunks' features are far from the teacher's
     at first (~80% relative error after 8 of 30 blocks), but the filters are learned ones, and
     ``--feature-weight`` then pulls the propagated features towards the teacher's."""
-    own = model.state_dict()
-    copied = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
     if getattr(model, "hr_recurrence", False):
         raise SystemExit("--init-teacher: the teacher has no previous-output inputs; leave out --hr-recurrence")
     if model.num_feat != teacher.num_feat:
         raise SystemExit(f"--init-teacher needs the teacher's width: --num-feat {teacher.num_feat} "
                          f"(got {model.num_feat}); only SPyNet would be copied")
+    own = model.state_dict()
+    copied = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(copied, strict=False)
     print(f"init from teacher: {len(copied)} of {len(own)} tensors copied; fresh: "
           + ", ".join(sorted(k for k in own if k not in copied)), flush=True)
