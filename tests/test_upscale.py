@@ -222,6 +222,24 @@ def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_damaged_input_fails_before_any_work_unless_skipped(tmp_path: Path) -> None:
+    """A stream that loses a frame to decoding errors is refused at once (not after the whole run, which is
+    when the reader would notice); --skip-damaged upscales the frames that decode and says so."""
+    good = tmp_path / "good.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x36:r=25", "-frames:v", "12", "-g", "6", "-bf", "0", "-c:v", "libx264",
+            str(good))
+    data = bytearray(good.read_bytes())
+    data[data.find(b"\x41\x9a")] = 0x65  # a P slice labelled IDR: the decoder drops that frame
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    out = tmp_path / "o.mp4"
+    with pytest.raises(UserError, match="1 of 12 frames cannot be decoded"):
+        upscale_video(bad, out, UpscaleOptions(model="bicubic"))
+    assert not out.exists()
+    result = upscale_video(bad, out, UpscaleOptions(model="bicubic", skip_damaged=True, chunk=4))
+    assert probe(out).num_frames == 11 and any("1 of 12 frames could not be decoded" in n for n in result.notes)
+
+
 def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from seemup.cli import main
 

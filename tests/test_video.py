@@ -194,3 +194,41 @@ def test_subtitles_follow_into_mp4_and_mkv(tmp_path: Path) -> None:
         write_frames(frames, tmp_path / name, info.fps, source=info)
         got = probe(tmp_path / name)
         assert got.has_subtitles and got.num_frames == 4
+
+
+def _damaged_clip(tmp_path: Path) -> Path:
+    """20 frames whose second one is a P-slice relabelled as an IDR slice: the decoder refuses that frame
+    ("Invalid inter IDR frame"), as it refuses the broken first frame of some camera or VLC recordings."""
+    good = make_clip(tmp_path / "p.mp4", frames=20, extra=("-g", "8", "-bf", "0"))
+    data = bytearray(good.read_bytes())
+    first_p = data.find(b"\x41\x9a")  # NAL header of a referenced P slice (nal_ref_idc 2, type 1), after its length
+    assert first_p > 0 and data[first_p - 4:first_p] == b"\x00\x00\x00" + bytes([data[first_p - 1]])
+    data[first_p] = 0x65  # nal_ref_idc 3, type 5 (IDR)
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    return bad
+
+
+def test_damaged_stream_is_refused_up_front_or_skipped_on_request(tmp_path: Path) -> None:
+    bad = _damaged_clip(tmp_path)
+    with pytest.raises(VideoError, match=r"1 of 20 frames cannot be decoded \(h264: .*IDR.*\).*--skip-damaged"):
+        probe(bad)
+    info = probe(bad, skip_damaged=True)
+    assert (info.num_frames, info.undecodable) == (19, 1)
+    with read_frames(bad, info=info) as frames:
+        assert sum(1 for _ in frames) == 19
+
+
+def test_cut_file_preroll_is_not_damage(tmp_path: Path) -> None:
+    """A file cut without re-encoding stores the frames back to the previous keyframe and hides them by an edit
+    list: the decoder yields fewer frames than the container holds, and that is no error."""
+    src = make_clip(tmp_path / "s.mp4", frames=30, extra=("-g", "10", "-bf", "2"))
+    cut = tmp_path / "cut.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-ss", "0.35", "-i", str(src), "-c", "copy", str(cut)],
+                   check=True)
+    stored = subprocess.run([ffmpeg_exe(), "-i", str(cut), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"],
+                            capture_output=True, text=True).stderr
+    info = probe(cut)
+    assert info.undecodable == 0 and info.num_frames < int(stored.rsplit("frame=", 1)[1].split()[0])
+    with read_frames(cut) as frames:
+        assert sum(1 for _ in frames) == info.num_frames

@@ -30,6 +30,7 @@ _HELP = {
     "mask_source": "Masks for SEEM models: auto (SAM if a checkpoint is found, else classical), sam, classical.",
     "sam_checkpoint": "SAM checkpoint (.pth) for the masks.",
     "cache_dir": "Mask cache folder (default: $SEEMUP_CACHE_DIR, else ~/.cache/seemup/masks).",
+    "skip_damaged": "Upscale a damaged video's decodable frames instead of refusing it (the output is shorter).",
     "fps": "Frame rate of a frame-folder input (e.g. 24, 30000/1001; default 25).",
 }
 
@@ -58,6 +59,7 @@ def upscale(
     sam_checkpoint: Path | None = typer.Option(None, "--sam-checkpoint", help=_HELP["sam_checkpoint"]),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help=_HELP["cache_dir"]),
     fps: str | None = typer.Option(None, "--fps", help=_HELP["fps"]),
+    skip_damaged: bool = typer.Option(False, "--skip-damaged", help=_HELP["skip_damaged"]),
 ) -> None:
     """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM); resumable, never half-writes OUT."""
     from fractions import Fraction
@@ -78,6 +80,7 @@ def upscale(
         device=device, precision=precision, fp32=fp32, codec=codec, crf=crf, preset=preset, force=force,
         resume=resume, quiet=quiet,
         mask_source=mask_source, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=rate,
+        skip_damaged=skip_damaged,
     )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     progress = NullProgress() if quiet else RichProgress(console=err)

@@ -54,6 +54,7 @@ class UpscaleOptions:
     sam_checkpoint: Path | None = None
     cache_dir: Path | None = None
     fps: Fraction | None = None  # frame rate of a frame-folder input (default 25)
+    skip_damaged: bool = False  # upscale the frames of a damaged stream that decode (else it is refused)
 
     def validate(self) -> None:
         """One clear error for a bad value, before any work starts."""
@@ -157,7 +158,7 @@ def upscale_video(
     frame_dir_out = is_frame_dir_target(dst)
     if src.exists() and dst.exists() and src.resolve() == dst.resolve():
         raise UserError("output must not be the input")
-    info = probe(src, fps=opts.fps)
+    info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged)
     check_target(dst, opts.force)
 
     from seemup.models import get_spec
@@ -171,6 +172,9 @@ def upscale_video(
     device = resolve_device(opts.device)
     precision = resolve_precision(device, "fp32" if opts.fp32 else opts.precision)
     notes: list[str] = []
+    if info.undecodable:
+        notes.append(f"{info.undecodable} of {info.num_frames + info.undecodable} frames could not be decoded and "
+                     f"were skipped (--skip-damaged)")
 
     # frames of a video output keep their stored orientation; the rotation is carried over as metadata
     autorotate = frame_dir_out or info.rotation == 0

@@ -1,7 +1,10 @@
 """What a video is (size, exact frame rate, exact frame count, streams, rotation), from ``ffmpeg -i``.
 
-imageio-ffmpeg carries no ffprobe, so this parses ffmpeg's stream summary on stderr, and counts frames by
-stream-copying the video packets to the null muxer (fast, and right even when the container header lies).
+imageio-ffmpeg carries no ffprobe, so this parses ffmpeg's stream summary on stderr. Frames are counted by
+decoding the video stream to the null muxer: that is what a reader will yield, even when the container header
+lies or holds packets that are never shown (the pre-roll of a file cut without re-encoding). The packets are
+counted too, by stream copy, so frames lost to a damaged stream are told apart from pre-roll and refused
+up front (or skipped on request) instead of failing a long run at its end.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class VideoInfo:
     audio_codecs: tuple[str, ...] = ()
     subtitle_codecs: tuple[str, ...] = ()
     is_frame_dir: bool = False
+    undecodable: int = 0  # stored frames the decoder could not turn into pictures (only with skip_damaged)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -51,6 +55,9 @@ _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _DISPLAY_MATRIX = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*:\s*(-?\d+)\s*$")
 _FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
+# an error logged by a decoder (not by the demuxer, the null muxer or ffmpeg's own input/output layers)
+_DECODER_ERROR = re.compile(r"^\[(?!null\b|in#|out#|vist#|vost#|dec:|mux|demux)([\w-]+) @ [^\]]+\] \[error\] (.+)$",
+                            re.MULTILINE)
 
 
 def _parse_rate(text: str) -> Fraction:
@@ -118,15 +125,41 @@ def parse_ffmpeg_info(stderr: str, path: Path) -> dict:
     }
 
 
-def count_frames(path: Path) -> int:
-    """Exact number of video frames: stream-copy the first video stream to the null muxer and read its count."""
-    proc = run_ffmpeg(ffmpeg_cmd("-i", path, "-map", "0:v:0", "-c", "copy", "-f", "null", "-"))
-    if proc.returncode != 0:
-        raise VideoError(f"cannot read {path}: {_last_error(proc.stderr)}")
-    counts = _FRAME_COUNT.findall(proc.stderr)
+@dataclass(frozen=True)
+class FrameCount:
+    """How many frames a video stream stores and how many its decoder yields."""
+
+    stored: int
+    decoded: int
+    decoder_error: str = ""  # the first error a decoder logged, "" if none
+
+    @property
+    def damaged(self) -> bool:
+        """Frames were lost to decoding errors (not hidden on purpose, as a cut file's pre-roll is)."""
+        return self.decoded < self.stored and bool(self.decoder_error)
+
+
+def _last_count(stderr: str, path: Path) -> int:
+    counts = _FRAME_COUNT.findall(stderr)
     if not counts:
         raise VideoError(f"cannot count the frames of {path}")
     return int(counts[-1])
+
+
+def count_frames(path: Path) -> FrameCount:
+    """Stored frames (video packets, by stream copy) and decoded frames (a full decode to the null muxer, with
+    the reader's frame-rate passthrough); a decode that fails outright is a :class:`VideoError`."""
+    proc = run_ffmpeg(ffmpeg_cmd("-i", path, "-map", "0:v:0", "-c", "copy", "-f", "null", "-"))
+    if proc.returncode != 0:
+        raise VideoError(f"cannot read {path}: {_last_error(proc.stderr)}")
+    stored = _last_count(proc.stderr, path)
+    proc = run_ffmpeg(ffmpeg_cmd("-loglevel", "level+info", "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn",
+                                 "-fps_mode", "passthrough", "-f", "null", "-"))
+    errors = _DECODER_ERROR.findall(proc.stderr)
+    first = f"{errors[0][0]}: {errors[0][1].strip().rstrip('.')}" if errors else ""
+    if proc.returncode != 0:
+        raise VideoError(f"decoding {path} failed, the stream is corrupt: {first or _last_error(proc.stderr)}")
+    return FrameCount(stored=stored, decoded=_last_count(proc.stderr, path), decoder_error=first)
 
 
 def _last_error(stderr: str) -> str:
@@ -137,10 +170,12 @@ def _last_error(stderr: str) -> str:
     return lines[-1] if lines else "ffmpeg failed"
 
 
-def probe(path: str | Path, fps: Fraction | float | str | None = None) -> VideoInfo:
+def probe(path: str | Path, fps: Fraction | float | str | None = None, *, skip_damaged: bool = False) -> VideoInfo:
     """Describe a video file or a folder of frames; :class:`VideoError` (a UserError) if it is neither.
 
-    ``fps`` overrides the rate (the only source of it for a frame folder, default 25).
+    ``fps`` overrides the rate (the only source of it for a frame folder, default 25). A stream whose decoder
+    loses frames to errors is refused unless ``skip_damaged``; then ``num_frames`` counts the frames that
+    decode and ``undecodable`` the others.
     """
     path = Path(path)
     override = Fraction(fps).limit_denominator(1001) if fps is not None and not isinstance(fps, Fraction) else fps
@@ -165,7 +200,12 @@ def probe(path: str | Path, fps: Fraction | float | str | None = None) -> VideoI
     fields["fps"] = override or fields["fps"]
     if fields["fps"] is None:
         raise VideoError(f"cannot tell the frame rate of {path}; give it explicitly")
-    num_frames = count_frames(path)
-    if num_frames == 0:
+    counted = count_frames(path)
+    if counted.damaged and not skip_damaged:
+        lost = counted.stored - counted.decoded
+        raise VideoError(f"{path}: {lost} of {counted.stored} frames cannot be decoded ({counted.decoder_error}); "
+                         f"the stream is corrupt. --skip-damaged upscales the {counted.decoded} that can")
+    if counted.decoded == 0:
         raise VideoError(f"no frames in the video stream of {path}")
-    return VideoInfo(path=path, num_frames=num_frames, **fields)
+    return VideoInfo(path=path, num_frames=counted.decoded,
+                     undecodable=counted.stored - counted.decoded if counted.damaged else 0, **fields)
