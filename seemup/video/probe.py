@@ -153,6 +153,8 @@ def count_frames(path: Path) -> FrameCount:
     if proc.returncode != 0:
         raise VideoError(f"cannot read {path}: {_last_error(proc.stderr)}")
     stored = _last_count(proc.stderr, path)
+    if stored == 0:  # nothing to decode; ffmpeg would fail opening an encoder for a stream with no frames
+        return FrameCount(stored=0, decoded=0)
     proc = run_ffmpeg(ffmpeg_cmd("-loglevel", "level+info", "-i", path, "-map", "0:v:0", "-an", "-sn", "-dn",
                                  "-fps_mode", "passthrough", "-f", "null", "-"))
     errors = _DECODER_ERROR.findall(proc.stderr)
