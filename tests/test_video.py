@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from damaged import damaged_h264
 
 from seemup.errors import UserError
 from seemup.video import (
@@ -196,21 +197,8 @@ def test_subtitles_follow_into_mp4_and_mkv(tmp_path: Path) -> None:
         assert got.has_subtitles and got.num_frames == 4
 
 
-def _damaged_clip(tmp_path: Path) -> Path:
-    """20 frames whose second one is a P-slice relabelled as an IDR slice: the decoder refuses that frame
-    ("Invalid inter IDR frame"), as it refuses the broken first frame of some camera or VLC recordings."""
-    good = make_clip(tmp_path / "p.mp4", frames=20, extra=("-g", "8", "-bf", "0"))
-    data = bytearray(good.read_bytes())
-    first_p = data.find(b"\x41\x9a")  # NAL header of a referenced P slice (nal_ref_idc 2, type 1), after its length
-    assert first_p > 0 and data[first_p - 4:first_p] == b"\x00\x00\x00" + bytes([data[first_p - 1]])
-    data[first_p] = 0x65  # nal_ref_idc 3, type 5 (IDR)
-    bad = tmp_path / "damaged.mp4"
-    bad.write_bytes(bytes(data))
-    return bad
-
-
 def test_damaged_stream_is_refused_up_front_or_skipped_on_request(tmp_path: Path) -> None:
-    bad = _damaged_clip(tmp_path)
+    bad = damaged_h264(tmp_path)
     with pytest.raises(VideoError, match=r"1 of 20 frames cannot be decoded \(h264: .*IDR.*\).*--skip-damaged"):
         probe(bad)
     info = probe(bad, skip_damaged=True)

@@ -202,21 +202,27 @@ class ArrayClip(LazyMemmap, Clip):
         return np.ascontiguousarray(self.array[start:start + count, top:top + size, left:left + size])
 
 
-def _video_key(path: Path, hr_downscale: int) -> str:
+def _video_key(path: Path, hr_downscale: int, skip_damaged: bool = False) -> str:
     st = path.stat()
     ident = f"video|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{hr_downscale}"
+    if skip_damaged:
+        ident += "|skip-damaged"
     return hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
-def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None) -> ArrayClip:  # noqa: ANN001
+def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None,  # noqa: ANN001
+                       *, skip_damaged: bool = False) -> ArrayClip:
     """Decode a video file once into ``cache_dir`` (reused while the file is unchanged).
+
+    A stream whose decoder loses frames to errors is refused, as ``seemup upscale`` refuses it, unless
+    ``skip_damaged``: then the frames that decode make the clip (and the cache key says so).
 
     The raw file is written under a temp name and renamed, then the sidecar is written the same way: a
     sidecar present means a complete array, so concurrent preparers (DDP ranks) are safe.
     """
-    from seemup.video import read_frames
+    from seemup.video import probe, read_frames
 
-    key = _video_key(ref.path, hr_downscale)
+    key = _video_key(ref.path, hr_downscale, skip_damaged)
     folder = cache_dir / "clips"
     raw, meta = folder / f"{key}.u8", folder / f"{key}.json"
     if meta.is_file() and raw.is_file():
@@ -227,7 +233,8 @@ def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_fram
     fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)
     count, size = 0, None
     try:
-        with os.fdopen(fd, "wb") as fh, read_frames(ref.path) as frames:
+        info = probe(ref.path, skip_damaged=skip_damaged)
+        with os.fdopen(fd, "wb") as fh, read_frames(ref.path, info=info) as frames:
             for frame in frames:
                 hr = np.ascontiguousarray(_crop_to_scale(_area_downscale(frame, hr_downscale)))
                 if size is None:
