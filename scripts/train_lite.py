@@ -216,6 +216,8 @@ def main() -> None:
     ap.add_argument("--hr-recurrence", action="store_true",
                     help="the forward trunk also sees the previous output frame, warped (BasicVSRLite.hr_recurrence)")
     ap.add_argument("--export", type=Path, help="write the run's last checkpoint as a shipped weights file, then exit")
+    ap.add_argument("--export-iter", type=int, default=None,
+                    help="with --export: the weights saved at this validation point instead of the last")
     ap.add_argument("--command", default="", help="with --export: the commands that produced the run (recorded)")
     ap.add_argument("--extra", type=Path, help="folder of extra clips from scripts/make_lite_extra_data.py")
     ap.add_argument("--mix", default="footage=0.4,photo=0.35,video=0.25",
@@ -227,7 +229,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     if args.export is not None:
-        export(args.out / "last.pth", args.export, args.command)
+        source = args.out / ("last.pth" if args.export_iter is None else f"iter_{args.export_iter}.pth")
+        export(source, args.export, args.command)
         return
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -340,6 +343,8 @@ def main() -> None:
             val = validate(model, val_hr, val_lr)
             atomic_torch_save({"params": model.state_dict(), "optimizer": opt.state_dict(),
                          "scheduler": sched.state_dict(), "iter": it}, ckpt_path)
+            # the weights of every validation point, to score held out later (scores swing between them)
+            atomic_torch_save({"params": model.state_dict(), "iter": it}, args.out / f"iter_{it}.pth")
         rate = (it - start) / (time.time() - t0)
         writer.writerow([it, f"{loss.item():.5f}", "" if val is None else f"{val:.3f}", f"{rate:.3f}"])
         log.flush()
