@@ -25,6 +25,7 @@ from seemup.metrics import psnr
 from seemup.models import create_model
 from seemup.models.lite import has_hr_recurrence, with_hr_recurrence
 from seemup.training.checkpoint import atomic_torch_save, export_weights
+from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss, skip_upsampler
 from seemup.training.losses import charbonnier
 from seemup.weights import build_model
 
@@ -148,30 +149,9 @@ def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
     if model.num_feat != teacher.num_feat:
         raise SystemExit(f"--init-teacher needs the teacher's width: --num-feat {teacher.num_feat} "
                          f"(got {model.num_feat}); only SPyNet would be copied")
-    own = model.state_dict()
-    copied = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
-    model.load_state_dict(copied, strict=False)
-    print(f"init from teacher: {len(copied)} of {len(own)} tensors copied; fresh: "
-          + ", ".join(sorted(k for k in own if k not in copied)), flush=True)
-
-
-class FeatureTap:
-    """Records what a BasicVSR's trunks hand to the next frame (``_propagate``'s outputs), in call order."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.feats: list[torch.Tensor] = []
-        inner = model._propagate
-
-        def tapped(*args: object) -> torch.Tensor:
-            out = inner(*args)
-            self.feats.append(out)
-            return out
-
-        model._propagate = tapped
-
-    def take(self) -> list[torch.Tensor]:
-        feats, self.feats = self.feats, []
-        return feats
+    fresh = copy_from_teacher(model, teacher)
+    print(f"init from teacher: {len(model.state_dict()) - len(fresh)} of {len(model.state_dict())} tensors copied; "
+          f"fresh: {', '.join(fresh)}", flush=True)
 
 
 def export(checkpoint: Path, target: Path, command: str) -> None:
@@ -280,7 +260,7 @@ def main() -> None:
         teacher.eval()
         teacher_tap, student_tap = FeatureTap(teacher), FeatureTap(model)
         if args.teacher_weight <= 0:  # features only: skip the teacher's costly HR upsampler
-            teacher.upsample = lambda lr_frame, fb, ff: lr_frame.new_zeros(1)
+            skip_upsampler(teacher)
     for p in model.spynet.parameters():
         p.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -329,8 +309,7 @@ def main() -> None:
             if args.teacher_weight > 0:
                 loss = loss + args.teacher_weight * charbonnier(out, target.float())
             if args.feature_weight > 0:
-                feat_loss = torch.stack([charbonnier(s.float(), t.float()) for s, t in zip(s_feats, t_feats,
-                                                                                             strict=True)]).mean()
+                feat_loss = feature_loss(s_feats, t_feats)
                 loss = loss + args.feature_weight * feat_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -20,6 +20,7 @@ from seemup.errors import UserError
 from seemup.models import create_model, load_weights
 from seemup.training import build_config, charbonnier, train
 from seemup.training.checkpoint import export_weights
+from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss
 from seemup.training.scheduler import CosineAnnealingRestartLR
 
 FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
@@ -384,3 +385,46 @@ def test_damaged_training_video_is_refused_unless_skipped(tmp_path: Path) -> Non
         prepare_video_clip(ref, 1, tmp_path / "cache")
     clip = prepare_video_clip(ref, 1, tmp_path / "cache", skip_damaged=True)
     assert clip.num_frames == 11 and len(list((tmp_path / "cache" / "clips").glob("*.u8"))) == 1
+
+
+def test_copy_from_teacher_and_feature_tap() -> None:
+    """basicvsr-lite shares all of the official BasicVSR's tensors but the dropped blocks and its last conv; the
+    tap records both trunks' hand-over features of every frame, so student and teacher lists line up."""
+    torch.manual_seed(0)
+    teacher, student = create_model("basicvsr").eval(), create_model("basicvsr-lite").eval()
+    fresh = copy_from_teacher(student, teacher)
+    assert fresh == ["conv_last.bias", "conv_last.weight"]
+    t_state = teacher.state_dict()
+    assert all(torch.equal(v, t_state[k]) for k, v in student.state_dict().items() if k not in fresh)
+    with pytest.raises(UserError, match="shares no trunk tensors"):
+        copy_from_teacher(create_model("basicvsr-tiny"), teacher)
+    t_tap, s_tap = FeatureTap(teacher), FeatureTap(student)
+    lr = torch.rand(1, 3, 3, 16, 16)
+    with torch.no_grad():
+        teacher(lr)
+        student(lr)
+    t_feats, s_feats = t_tap.take(), s_tap.take()
+    assert len(t_feats) == len(s_feats) == 6 and t_tap.take() == []
+    assert float(feature_loss(t_feats, t_feats)) < 1e-5 < float(feature_loss(s_feats, t_feats))
+
+
+def test_feature_distillation_run(clips: Path, tmp_path: Path) -> None:
+    """--init-from-teacher starts basicvsr-lite from the teacher's tensors, --feature-weight adds the feature
+    term to the loss (same first batch, so the loss grows by it), and bad combinations are one-line errors."""
+    teacher_file = tmp_path / "teacher.pth"
+    torch.manual_seed(5)
+    teacher = create_model("basicvsr")
+    export_weights(teacher_file, teacher, model_name="basicvsr", mask_source_id=None, config={}, iteration=0)
+    common = {**TINY, "model": "basicvsr-lite", "data": [str(clips)], "iters": 1, "periods": [1], "lr": 1e-12,
+              "cache_dir": str(tmp_path / "c"), "teacher": f"basicvsr:{teacher_file}", "teacher_weight": 0.0,
+              "init_from_teacher": True}
+    plain = run({**common, "run_dir": str(tmp_path / "plain")})
+    taught = run({**common, "run_dir": str(tmp_path / "taught"), "feature_weight": 0.5})
+    assert taught.last_loss > plain.last_loss + 1e-3
+    block = "forward_trunk.main.2.7.conv1.weight"
+    assert torch.allclose(params(taught.weights)[block], teacher.state_dict()[block], atol=1e-9)
+    for extra, message in [({"teacher": None, "feature_weight": 0.2}, "need a teacher"),
+                           ({"weights": str(teacher_file)}, "choose one"),
+                           ({"model": "basicvsr-tiny", "init_from_teacher": False, "feature_weight": 0.2}, "width")]:
+        with pytest.raises(UserError, match=message):
+            run({**common, "run_dir": str(tmp_path / "bad"), **extra})

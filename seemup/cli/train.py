@@ -52,6 +52,8 @@ MasksOpt = Annotated[str | None, Opt("--masks", help="Mask source for SEEM model
 SamOpt = Annotated[str | None, Opt("--sam-checkpoint", help="SAM checkpoint for --masks sam/auto.")]
 TeacherOpt = Annotated[str | None, Opt("--teacher", help="Distil from NAME[:WEIGHTS] (e.g. basicvsr:basicvsr-reds4).")]
 TeacherWOpt = Annotated[float | None, Opt("--teacher-weight", help="Weight of the teacher term (default 1.0).")]
+FeatureWOpt = Annotated[float | None, Opt("--feature-weight", help="Weight of Charbonnier between the student's "
+                                          "and the teacher's propagated features, BasicVSR family (default 0).")]
 DeviceOpt = Annotated[str | None, Opt("--device", help="auto, cpu, cuda, cuda:N (default auto).")]
 CacheOpt = Annotated[str | None, Opt("--cache-dir", help="Where decoded clips and mask arrays are cached.")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress output.")]
@@ -106,8 +108,11 @@ def train(
     workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
     val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
     log_every: LogOpt = None, masks: MasksOpt = None, sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None,
-    teacher_weight: TeacherWOpt = None, device: DeviceOpt = None, cache_dir: CacheOpt = None,
-    quiet: QuietOpt = False,
+    teacher_weight: TeacherWOpt = None, feature_weight: FeatureWOpt = None,
+    init_from_teacher: Annotated[bool | None, Opt(
+        "--init-from-teacher", help="Start from every teacher tensor of the same name and shape (e.g. "
+        "basicvsr-lite from basicvsr: all but the dropped blocks and the lite upsampler).")] = None,
+    device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Train every parameter of a model on video clips (BI x4 degradation made on the fly).
 
@@ -133,7 +138,7 @@ def finetune(
     save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
     val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
     sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None, teacher_weight: TeacherWOpt = None,
-    device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
+    feature_weight: FeatureWOpt = None, device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Fine-tune a model from a backbone checkpoint, e.g. basicvsr-seem from the official BasicVSR.
 

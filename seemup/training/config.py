@@ -68,6 +68,8 @@ class TrainConfig:
     sam_checkpoint: str | None = None
     teacher: str | None = None  # NAME or NAME:WEIGHTS
     teacher_weight: float = 1.0
+    feature_weight: float = 0.0  # x Charbonnier between the student's and the teacher's propagated features
+    init_from_teacher: bool = False  # start from every teacher tensor of the same name and shape
     device: str = "auto"
     cache_dir: str | None = None
     quiet: bool = False
@@ -175,6 +177,12 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
         raise UserError("no training data given (--data PATH)")
     if out.teacher_weight < 0:
         raise UserError("--teacher-weight must be >= 0")
+    if out.feature_weight < 0:
+        raise UserError("--feature-weight must be >= 0")
+    if (out.feature_weight > 0 or out.init_from_teacher) and not out.teacher:
+        raise UserError("--feature-weight and --init-from-teacher need a teacher (--teacher NAME:WEIGHTS)")
+    if out.init_from_teacher and out.weights is not None:
+        raise UserError("--init-from-teacher and --weights both give the starting weights: choose one")
     return out
 
 

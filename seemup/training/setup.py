@@ -20,6 +20,7 @@ from seemup.models import CheckpointError, create_model, get_spec, read_state_di
 
 from .checkpoint import find_resume_state, load_state
 from .config import RESUMABLE_OVERRIDES, TrainConfig, load_toml, merge, resolve_config
+from .distill import copy_from_teacher
 from .distributed import DistInfo, shard
 from .params import has_flow, is_flow
 
@@ -80,11 +81,13 @@ def weights_file(text: str) -> Path:
     return path
 
 
-def init_model(cfg: TrainConfig, mask_source_id: str | None) -> tuple[nn.Module, TrainConfig, list[str]]:
+def init_model(cfg: TrainConfig, mask_source_id: str | None,
+               teacher: nn.Module | None = None) -> tuple[nn.Module, TrainConfig, list[str]]:
     """Create the student with its starting weights; returns (model, config with defaults filled, notes).
 
     Weights go through ``seemup.weights.build_model`` (paths, weight-set names, adapters, mask-source check).
-    ``finetune`` without ``--weights`` starts from the backbone's default set (SEEM zero).
+    ``finetune`` without ``--weights`` starts from the backbone's default set (SEEM zero); with
+    ``--init-from-teacher`` the student starts from the ``teacher``'s tensors that fit.
     """
     from seemup.weights import build_model, load_manifest
 
@@ -105,6 +108,13 @@ def init_model(cfg: TrainConfig, mask_source_id: str | None) -> tuple[nn.Module,
         notes.extend(f"note: {n}" for n in info.notes)
     else:
         model = create_model(cfg.model)
+    if cfg.init_from_teacher:
+        if teacher is None:
+            raise UserError("--init-from-teacher needs a teacher (--teacher NAME:WEIGHTS)")
+        fresh = copy_from_teacher(model, teacher)
+        pretrained_flow = pretrained_flow or not any(is_flow(k) for k in fresh) and has_flow(model)
+        notes.append(f"initialised from the teacher; {len(fresh)} tensors start fresh"
+                     + (f" ({', '.join(fresh[:4])}{', ...' if len(fresh) > 4 else ''})" if fresh else ""))
     if cfg.init_spynet is not None:
         path = weights_file(cfg.init_spynet)
         load_flow(model, path)

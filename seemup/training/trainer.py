@@ -27,6 +27,7 @@ from seemup.models import create_model, get_spec
 
 from .checkpoint import export_weights, prune_states, save_state, set_rng_states, state_path, weights_path
 from .config import TrainConfig, save_config_json
+from .distill import FeatureTap, check_feature_distillation, feature_loss, skip_upsampler
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
 from .interrupt import StopRequest
 from .losses import charbonnier
@@ -108,8 +109,13 @@ class Trainer:
             raise UserError(f"the run was trained with masks {state.get('mask_source_id')!r} but now gets "
                             f"{self.mask_source_id!r}: pass the same --masks / --sam-checkpoint to resume")
 
+        self.teacher: nn.Module | None = None
+        teacher_desc = ""
+        if cfg.teacher:  # built aside from the seeded RNG, so the student starts the same with or without it
+            with torch.random.fork_rng(devices=[]):
+                self.teacher, teacher_desc = build_teacher(cfg.teacher, self.device, self.mask_source_id)
         if state is None:
-            model, cfg, notes = init_model(cfg, self.mask_source_id)
+            model, cfg, notes = init_model(cfg, self.mask_source_id, self.teacher)
         else:  # the saved weights replace any initialisation; the saved config already has its defaults filled
             model, notes = create_model(cfg.model), []
             model.load_state_dict(state["model"])
@@ -128,10 +134,15 @@ class Trainer:
         self.model = model.to(self.device).train()
         self.total_params, self.trainable_params = count_parameters(model, cfg.freeze_backbone)
 
-        self.teacher: nn.Module | None = None
-        if cfg.teacher:
-            self.teacher, desc = build_teacher(cfg.teacher, self.device, self.mask_source_id)
-            notes.append(f"teacher: {desc}, weight {cfg.teacher_weight}")
+        self.teacher_tap = self.student_tap = None
+        if self.teacher is not None:
+            notes.append(f"teacher: {teacher_desc}, weight {cfg.teacher_weight}"
+                         + (f", feature weight {cfg.feature_weight}" if cfg.feature_weight > 0 else ""))
+            if cfg.feature_weight > 0:
+                check_feature_distillation(self.model, self.teacher)
+                self.teacher_tap, self.student_tap = FeatureTap(self.teacher), FeatureTap(self.model)
+                if cfg.teacher_weight == 0:
+                    skip_upsampler(self.teacher)
 
         self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console)
         try:
@@ -183,13 +194,20 @@ class Trainer:
             self._set_flow_frozen(False)
         b = _to_device(batch, self.device, self.window)
         masks = b.get("masks")
+        if self.student_tap is not None:  # drop what validation recorded
+            self.student_tap.take()
+            self.teacher_tap.take()
         with torch.autocast(self.device.type, enabled=self.amp):
             out = self.net(b["lr"], masks if self.uses_masks else None)
             loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
-            if self.teacher is not None and cfg.teacher_weight > 0:
+            if self.teacher is not None and (cfg.teacher_weight > 0 or cfg.feature_weight > 0):
                 with torch.no_grad():
                     target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None)
-                loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
+                if cfg.teacher_weight > 0:
+                    loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
+                if self.student_tap is not None:
+                    loss = loss + cfg.feature_weight * feature_loss(self.student_tap.take(), self.teacher_tap.take(),
+                                                                    cfg.charbonnier_eps)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if cfg.grad_clip > 0:
