@@ -235,6 +235,62 @@ def test_damaged_input_fails_before_any_work_unless_skipped(tmp_path: Path) -> N
     assert probe(out).num_frames == 11 and any("1 of 12 frames could not be decoded" in n for n in result.notes)
 
 
+class _Recorder:
+    """A progress sink that records what the pipeline tells it."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple] = []
+
+    def checking(self, done: int, total: int) -> None:
+        self.events.append(("check", done, total))
+
+    def start(self, total: int, completed: int = 0) -> None:
+        self.events.append(("start", total, completed))
+
+    def advance(self, frames: int) -> None:
+        self.events.append(("advance", frames))
+
+    def close(self) -> None:
+        self.events.append(("close",))
+
+
+def test_progress_shows_the_frame_check_then_the_run_and_always_ends(clip: Path, tmp_path: Path) -> None:
+    """The decode pass that counts frames (minutes on a feature film) is shown before the run's own bar; the
+    display is stopped however the call ends, bad input included."""
+    rec = _Recorder()
+    upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(model="bicubic", chunk=4), progress=rec)
+    checks = [e for e in rec.events if e[0] == "check"]
+    assert checks and checks[-1] == ("check", 10, 10)
+    assert rec.events.index(checks[-1]) < rec.events.index(("start", 10, 0))
+    assert sum(e[1] for e in rec.events if e[0] == "advance") == 10 and rec.events[-1] == ("close",)
+    exists = _Recorder()  # refused before the input is decoded
+    with pytest.raises(UserError, match="exists"):
+        upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(model="bicubic"), progress=exists)
+    assert exists.events == [("close",)]
+    damaged = _Recorder()
+    with pytest.raises(UserError, match="cannot be decoded"):
+        upscale_video(damaged_h264(tmp_path), tmp_path / "d.mp4", UpscaleOptions(model="bicubic"), progress=damaged)
+    assert damaged.events[0][0] == "check" and damaged.events[-1] == ("close",)
+
+
+def test_rich_progress_renders_both_stages() -> None:
+    import io
+
+    from rich.console import Console
+
+    from seemup.pipeline import RichProgress
+
+    out = io.StringIO()
+    bar = RichProgress(console=Console(file=out, width=120, force_terminal=True))
+    bar.checking(5, 10)
+    bar.checking(10, 10)
+    bar.start(10)
+    bar.advance(10)
+    bar.close()
+    bar.close()
+    assert "checking" in out.getvalue() and "upscale" in out.getvalue() and "10/10" in out.getvalue()
+
+
 def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from seemup.cli import main
 

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class ProgressSink(Protocol):
+    def checking(self, done: int, total: int) -> None: ...
     def start(self, total: int, completed: int = 0) -> None: ...
     def advance(self, frames: int) -> None: ...
     def close(self) -> None: ...
@@ -17,6 +18,9 @@ class ProgressSink(Protocol):
 
 class NullProgress:
     """For ``--quiet`` and library use."""
+
+    def checking(self, done: int, total: int) -> None:
+        pass
 
     def start(self, total: int, completed: int = 0) -> None:
         pass
@@ -33,25 +37,59 @@ class RichProgress:
 
     def __init__(self, description: str = "upscale", console: Console | None = None) -> None:
         self._progress = Progress(
-            TextColumn(f"[bold]{description}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
             console=console or Console(stderr=True), transient=False,
         )
+        self._description = description
         self._task = None
+        self._check_task = None
+        self._live = False
+
+    def checking(self, done: int, total: int) -> None:
+        """The input's frame count being verified by a decode pass (minutes for a feature-length video).
+
+        Shown on a terminal only: elsewhere rich renders just the final state, which for this stage is nothing.
+        """
+        if not self._progress.console.is_terminal:
+            return
+        if self._check_task is None:
+            self._go_live()
+            self._check_task = self._progress.add_task("checking", total=total, rate="")
+        self._progress.update(self._check_task, completed=done)
+        speed = self._speed(self._check_task)
+        self._progress.update(self._check_task, rate=f"{speed:.0f} fps" if speed else "")
 
     def start(self, total: int, completed: int = 0) -> None:
-        self._progress.start()
-        self._task = self._progress.add_task("upscale", total=total, completed=completed, rate="")
+        if self._check_task is not None:
+            self._progress.remove_task(self._check_task)
+            self._check_task = None
+        self._go_live()
+        self._task = self._progress.add_task(self._description, total=total, completed=completed, rate="")
 
     def advance(self, frames: int) -> None:
         if self._task is None:
             return
         self._progress.advance(self._task, frames)
-        speed = self._progress.tasks[0].speed
+        speed = self._speed(self._task)
         self._progress.update(self._task, rate=f"{speed:.2f} fps" if speed else "")
 
+    def _speed(self, task_id: int) -> float | None:
+        return next((t.speed for t in self._progress.tasks if t.id == task_id), None)
+
+    def _go_live(self) -> None:
+        if not self._live:
+            self._progress.start()
+            self._live = True
+
     def close(self) -> None:
+        if not self._live:  # rich prints a blank line when a display that never started is stopped
+            return
+        if self._check_task is not None:  # stopped before the run began (bad input): no bar is left behind
+            self._progress.remove_task(self._check_task)
+            self._check_task = None
         self._progress.stop()
+        self._live = False
 
     def __enter__(self) -> RichProgress:
         return self

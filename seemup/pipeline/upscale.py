@@ -150,15 +150,22 @@ def upscale_video(
     ``log`` receives notices (estimates, hints); ``on_chunk(k)`` runs after chunk ``k`` is safely on disk
     (tests interrupt there). Bad input or options raise :class:`UserError`.
     """
-    opts = options or UpscaleOptions()
-    opts.validate()
     progress = progress or NullProgress()
+    try:  # the display may already be live while the input is checked, so it is stopped on any way out
+        return _upscale(Path(input), Path(output), options or UpscaleOptions(), progress, log, on_chunk)
+    finally:
+        progress.close()
+
+
+def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
+             log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+    opts.validate()
     say = log or (lambda _msg: None)
-    src, dst = Path(input), Path(output)
     frame_dir_out = is_frame_dir_target(dst)
     if src.exists() and dst.exists() and src.resolve() == dst.resolve():
         raise UserError("output must not be the input")
-    info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged)
+    if not src.exists():
+        raise UserError(f"input not found: {src}")
     check_target(dst, opts.force)
 
     from seemup.models import get_spec
@@ -169,6 +176,8 @@ def upscale_video(
         raise UserError(str(exc)) from None
     if spec.name == "bicubic" and opts.weights is not None:
         raise UserError("the bicubic model has no weights; drop --weights")
+    # after the quick checks: counting the frames decodes the whole input
+    info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged, on_progress=progress.checking)
     device = resolve_device(opts.device)
     precision = resolve_precision(device, "fp32" if opts.fp32 else opts.precision)
     notes: list[str] = []
@@ -247,8 +256,7 @@ def upscale_video(
             what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
             say(f"{what}: {job.done}/{len(plan)} chunks kept in {job.dir}; rerun with --resume to continue")
         raise
-    finally:
-        progress.close()
+    progress.close()  # the bar ends before the summary is printed
     seconds = time.perf_counter() - t0
     job.discard()
     notes += runner.notes
