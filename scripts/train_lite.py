@@ -292,7 +292,8 @@ def main() -> None:
     for it in range(start + 1, args.iters + 1):
         lr_b, hr_b, fw_b, bw_b = sample(group_list, shares, rng, args.batch, args.frames, args.patch)
         if teacher is not None:
-            student_tap.take()  # drop what validation recorded
+            student_tap.start()
+            teacher_tap.start()
         precomputed = lambda _lr, f=fw_b, b=bw_b: (f, b)  # noqa: E731 - the frozen SPyNet's flows of this crop
         model.compute_flows = precomputed
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):

@@ -401,10 +401,16 @@ def test_copy_from_teacher_and_feature_tap() -> None:
     t_tap, s_tap = FeatureTap(teacher), FeatureTap(student)
     lr = torch.rand(1, 3, 3, 16, 16)
     with torch.no_grad():
+        teacher(lr)  # not recording yet (a validation pass)
+        t_tap.start()
+        s_tap.start()
         teacher(lr)
         student(lr)
     t_feats, s_feats = t_tap.take(), s_tap.take()
-    assert len(t_feats) == len(s_feats) == 6 and t_tap.take() == []
+    assert len(t_feats) == len(s_feats) == 6 and all(f.shape == (1, 64, 16, 16) for f in t_feats)
+    with torch.no_grad():
+        teacher(lr)  # recording stopped at take()
+    assert t_tap.take() == []
     assert float(feature_loss(t_feats, t_feats)) < 1e-5 < float(feature_loss(s_feats, t_feats))
 
 

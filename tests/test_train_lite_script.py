@@ -51,13 +51,3 @@ def test_keep_blocks_renumbers_and_the_model_computes_with_only_those_blocks() -
     x = torch.rand(1, 3, 3, 12, 12)
     with torch.no_grad():
         torch.testing.assert_close(small(x), big(x))
-
-
-def test_feature_tap_records_every_frame_of_both_trunks() -> None:
-    teacher = _teacher()
-    tap = train_lite.FeatureTap(teacher)
-    with torch.no_grad():
-        teacher(torch.rand(1, 4, 3, 8, 8))
-    feats = tap.take()
-    assert len(feats) == 8 and all(f.shape == (1, 16, 8, 8) for f in feats)
-    assert tap.take() == []

@@ -52,23 +52,29 @@ class FeatureTap:
     """Records the features a BasicVSR's trunks hand to the next frame (``_propagate``'s outputs), in order.
 
     Both trunks of every frame are recorded, so a student and a teacher run on the same clip give lists of the
-    same length and order. :meth:`take` empties the record (call it before each training forward pass, since
-    validation and other passes record too).
+    same length and order. Only passes between :meth:`start` and :meth:`take` are recorded: validation runs the
+    same network on whole clips, whose features would otherwise pile up in memory.
     """
 
     def __init__(self, model: nn.Module) -> None:
         self.feats: list[torch.Tensor] = []
+        self.recording = False
         inner = model._propagate
 
         def tapped(*args: object) -> torch.Tensor:
             out = inner(*args)
-            self.feats.append(out)
+            if self.recording:
+                self.feats.append(out)
             return out
 
         model._propagate = tapped
 
+    def start(self) -> None:
+        self.feats, self.recording = [], True
+
     def take(self) -> list[torch.Tensor]:
-        feats, self.feats = self.feats, []
+        """What was recorded since :meth:`start`; recording stops."""
+        feats, self.feats, self.recording = self.feats, [], False
         return feats
 
 

@@ -194,9 +194,9 @@ class Trainer:
             self._set_flow_frozen(False)
         b = _to_device(batch, self.device, self.window)
         masks = b.get("masks")
-        if self.student_tap is not None:  # drop what validation recorded
-            self.student_tap.take()
-            self.teacher_tap.take()
+        if self.student_tap is not None:
+            self.student_tap.start()
+            self.teacher_tap.start()
         with torch.autocast(self.device.type, enabled=self.amp):
             out = self.net(b["lr"], masks if self.uses_masks else None)
             loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
