@@ -261,12 +261,3 @@ def open_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None) -
     if ref.kind == "video":
         return prepare_video_clip(ref, hr_downscale, cache_dir, on_frame)
     return FrameFolderClip(ref, hr_downscale)
-
-
-def video_frame_estimate(ref: ClipRef) -> int:
-    """Frames a clip will have (for progress bars): exact for frame folders, probed for videos."""
-    if ref.kind == "frames":
-        return len(ref.frames)
-    from seemup.video import probe
-
-    return int(probe(ref.path).num_frames)

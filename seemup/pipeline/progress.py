@@ -61,9 +61,7 @@ class RichProgress:
         self._progress.update(self._check_task, rate=f"{speed:.0f} fps" if speed else "")
 
     def start(self, total: int, completed: int = 0) -> None:
-        if self._check_task is not None:
-            self._progress.remove_task(self._check_task)
-            self._check_task = None
+        self._drop_check_task()
         self._go_live()
         self._task = self._progress.add_task(self._description, total=total, completed=completed, rate="")
 
@@ -77,6 +75,12 @@ class RichProgress:
     def _speed(self, task_id: int) -> float | None:
         return next((t.speed for t in self._progress.tasks if t.id == task_id), None)
 
+    def _drop_check_task(self) -> None:
+        """The checking stage ends when the run starts or the display stops."""
+        if self._check_task is not None:
+            self._progress.remove_task(self._check_task)
+            self._check_task = None
+
     def _go_live(self) -> None:
         if not self._live:
             self._progress.start()
@@ -85,9 +89,7 @@ class RichProgress:
     def close(self) -> None:
         if not self._live:  # rich prints a blank line when a display that never started is stopped
             return
-        if self._check_task is not None:  # stopped before the run began (bad input): no bar is left behind
-            self._progress.remove_task(self._check_task)
-            self._check_task = None
+        self._drop_check_task()  # stopped before the run began (bad input): no bar is left behind
         self._progress.stop()
         self._live = False
 
