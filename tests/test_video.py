@@ -21,6 +21,7 @@ from seemup.video import (
     read_frames,
     write_frames,
 )
+from seemup.video.probe import _first_decoder_error
 
 
 def make_clip(path: Path, size: str = "64x36", rate: str = "30000/1001", frames: int = 10, audio: bool = False,
@@ -205,6 +206,20 @@ def test_damaged_stream_is_refused_up_front_or_skipped_on_request(tmp_path: Path
     assert (info.num_frames, info.undecodable) == (19, 1)
     with read_frames(bad, info=info) as frames:
         assert sum(1 for _ in frames) == 19
+
+
+def test_decoder_error_survives_an_interleaved_log_line() -> None:
+    """ffmpeg logs from several threads: a decoder's message can land inside another thread's half-written line
+    and lose its prefix (seen about once in 100 runs); ffmpeg's own error line for the same packet still marks
+    the stream as damaged, and an intact decoder line is preferred for the message."""
+    interleaved = ("[info]     encoder         : Lavf63.1.102Invalid inter IDR frame\n"
+                   "[vist#0:0/h264 @ 0x5580] [dec:h264 @ 0x5580] [error] Error submitting packet to decoder: "
+                   "Invalid data found when processing input\n")
+    assert _first_decoder_error(interleaved) == ("Error submitting packet to decoder: Invalid data found when "
+                                                 "processing input")
+    intact = "[h264 @ 0x55ca] [error] Invalid inter IDR frame\n" + interleaved.split("\n", 1)[1]
+    assert _first_decoder_error(intact) == "h264: Invalid inter IDR frame"
+    assert _first_decoder_error("[info] Output #0, null, to 'pipe:':\n") == ""
 
 
 def test_cut_file_preroll_is_not_damage(tmp_path: Path) -> None:
