@@ -10,6 +10,8 @@ from torch import nn
 
 from seemup.errors import UserError
 
+from .memory import keep_frame_buffers
+
 # Measured rate of the full BasicVSR (64 features, 30 blocks, channels-last) on the idle 2-core reference
 # machine at 320x180 input, network only (docs/upscale.md), per precision; a busy machine is slower.
 CPU_SECONDS_PER_FRAME_320x180 = {"fp32": 2.3, "bf16": 1.2}
@@ -81,11 +83,13 @@ def place_model(model: nn.Module, device: torch.device) -> nn.Module:
     """Move ``model`` to ``device`` for inference, in the memory layout that is fastest there.
 
     On CPU the weights go channels-last: oneDNN's NHWC convolutions run basicvsr-lite ~1.7x faster on
-    the 2-core reference machine (docs/upscale.md) and agree with the default layout to ~1e-7.
+    the 2-core reference machine (docs/upscale.md) and agree with the default layout to ~1e-7; and the C
+    heap keeps frame-sized buffers instead of refaulting them every frame (:func:`keep_frame_buffers`).
     """
     model = model.to(device).eval()
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
+        keep_frame_buffers()
     return model
 
 
