@@ -6,6 +6,8 @@
 
 Prints seconds per frame for one recurrent pass over ``--frames`` random frames after a warm-up call.
 Decoding, encoding and chunk overlap are not included (bench_upscale.py and `seemup upscale` measure those).
+The first line is the machine's speed on the convolution that dominates the BasicVSR trunks (64 -> 64
+channels, 3x3, at the input size), so numbers taken on different days or machines can be compared.
 Run it on an otherwise idle machine; never in CI.
 """
 
@@ -17,7 +19,22 @@ import time
 import torch
 
 from seemup.pipeline import autocast, place_model, resolve_precision
+from seemup.pipeline.memory import keep_frame_buffers
 from seemup.weights import build_model
+
+
+def conv_rate(w: int, h: int, precision: str, repeat: int = 20) -> tuple[float, float]:
+    """(ms, GFLOP/s) of one 64 -> 64 3x3 convolution on a channels-last [1, 64, h, w] map."""
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 64, h, w).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode(), autocast(torch.device("cpu"), precision):
+        for _ in range(3):
+            conv(x)
+        start = time.perf_counter()
+        for _ in range(repeat):
+            conv(x)
+        dt = (time.perf_counter() - start) / repeat
+    return dt * 1000, 2 * 64 * 64 * 9 * h * w / dt / 1e9
 
 
 def main() -> None:
@@ -30,8 +47,12 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", help="fp32, bf16, or auto (what seemup upscale picks here)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    keep_frame_buffers()  # both layouts with the heap settings of every CPU run (place_model sets them too)
     w, h = (int(v) for v in args.size.lower().split("x"))
     precision = resolve_precision(torch.device("cpu"), args.precision)
+    ms, rate = conv_rate(w, h, precision)
+    print(f"machine: 64->64 3x3 conv at {w}x{h}, channels-last {precision}: {ms:.1f} ms ({rate:.0f} GFLOP/s), "
+          f"{args.threads} threads", flush=True)
     model, _ = build_model(args.model, args.weights)
     x = torch.rand(1, args.frames, 3, h, w)
     for layout in ("default", "channels-last"):
