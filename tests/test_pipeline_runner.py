@@ -77,6 +77,65 @@ def test_cuda_oom_gives_up_below_minimum_tile() -> None:
         runner.forward(torch.rand(1, 2, 3, 32, 32), None)
 
 
+@pytest.mark.parametrize("hr_recurrence", [False, True])
+def test_stream_gives_the_same_frames_and_skips_context_upsampling(hr_recurrence: bool) -> None:
+    """Streaming a chunk's core frames gives exactly the frames of the whole-clip run; the context frames
+    before ``start`` are not upsampled (unless the output feeds back) and the forward pass ends at ``stop``."""
+    from seemup.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("basicvsr-lite", num_block=1, hr_recurrence=hr_recurrence).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.02)
+    runner = ModelRunner(model, torch.device("cpu"))
+    frames = _frames(6, 16, 12)
+    whole = runner.run_recurrent(frames)
+    calls = []
+    real = model.upsample
+    model.upsample = lambda *a: calls.append(1) or real(*a)
+    streamed = list(runner.stream_recurrent(frames, start=2, stop=5))
+    assert len(streamed) == 3 and all(np.array_equal(a, b) for a, b in zip(streamed, whole[2:5], strict=True))
+    assert len(calls) == (5 if hr_recurrence else 3)
+    with pytest.raises(ValueError, match="not within"):
+        next(model.stream(torch.rand(1, 3, 3, 8, 8), start=2, stop=4))
+
+
+class StreamingNearestX4(NearestX4):
+    """NearestX4 that also streams; the stream runs out of CUDA memory after ``fail_after`` frames if too wide."""
+
+    def __init__(self, limit: int, fail_after: int) -> None:
+        super().__init__(limit)
+        self.fail_after = fail_after
+
+    def stream(self, lr, masks=None, start=0, stop=None):  # noqa: ANN001, ANN201
+        for i in range(start, lr.shape[1] if stop is None else stop):
+            if i - start == self.fail_after and lr.shape[-1] > self.limit:
+                raise torch.cuda.OutOfMemoryError("simulated")
+            yield F.interpolate(lr[:, i], scale_factor=4, mode="nearest")
+
+
+class CpuTensors(ModelRunner):
+    """A runner that takes its device for CUDA (for the OOM handling) but keeps tensors on the CPU."""
+
+    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float().div_(255.0)
+
+
+def test_stream_out_of_cuda_memory_goes_on_in_tiles() -> None:
+    """An OOM after two frames were given out switches to tiles and gives the remaining frames, once each."""
+    frames = _frames(7, 32, 48)
+    runner = CpuTensors(StreamingNearestX4(limit=24, fail_after=2), torch.device("cpu"))
+    runner.device = FakeCuda()
+    with mock.patch("torch.cuda.empty_cache"):
+        out = list(runner.stream_recurrent(frames, start=1, stop=6))
+    assert runner.tile == 24 and any("out of memory" in n for n in runner.notes)
+    assert len(out) == 5 and all(np.array_equal(o[::4, ::4], f) for o, f in zip(out, frames[1:6], strict=True))
+    plain = ModelRunner(NearestX4(), torch.device("cpu"))
+    assert all(np.array_equal(a, b) for a, b in zip(plain.stream_recurrent(frames, start=1, stop=6),
+                                                     plain.run_recurrent(frames)[1:6], strict=True))
+
+
 @pytest.mark.parametrize("name", ["basicvsr-lite", "edvr-m"])
 def test_place_model_cpu_is_channels_last_and_same_output(name: str) -> None:
     from seemup.models import create_model

@@ -56,6 +56,10 @@ class BasicVSRLite(BasicVSR):
 
         return up(self.spynet(x_2, x_1)), up(self.spynet(x_1, x_2))
 
+    @property
+    def feeds_back_output(self) -> bool:
+        return self.hr_recurrence
+
     def forward_input(self, lr_frame: torch.Tensor, prev_out: torch.Tensor | None,
                       flow: torch.Tensor | None) -> torch.Tensor:
         if not self.hr_recurrence:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,9 +39,14 @@ class ModelRunner:
         return t.movedim(-1, -3).float().div_(255.0)
 
     @staticmethod
-    def _to_uint8(x: torch.Tensor) -> np.ndarray:
-        """[..., 3, H, W] float -> [..., H, W, 3] uint8 (rounded like BasicSR's tensor2img)."""
-        return x.float().clamp_(0, 1).mul_(255.0).round_().to(torch.uint8).movedim(-3, -1).cpu().numpy()
+    def _to_uint8(x: torch.Tensor, in_place: bool = True) -> np.ndarray:
+        """[..., 3, H, W] float -> [..., H, W, 3] uint8 (rounded like BasicSR's tensor2img).
+
+        ``in_place`` reuses ``x`` for the arithmetic; a streamed frame may still be the network's input for
+        the next one (basicvsr-lite with hr_recurrence), so it is converted from a copy."""
+        x = x.float()
+        x = x.clamp_(0, 1) if in_place else x.clamp(0, 1)
+        return x.mul_(255.0).round_().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         h, w = x.shape[-2:]
@@ -74,15 +80,18 @@ class ModelRunner:
             except torch.cuda.OutOfMemoryError:
                 if self.device.type != "cuda":
                     raise
-                torch.cuda.empty_cache()
-                size = max(lr.shape[-2:])
-                new = (self.tile or size) // 2
-                if new < MIN_TILE:
-                    raise UserError(f"out of GPU memory even with {MIN_TILE}px tiles; try a smaller --chunk "
-                                    "or --device cpu") from None
-                self.notes.append(f"CUDA out of memory: tile size {self.tile or 'off'} -> {new}")
-                self.tile = new
+                self._shrink_tile(max(lr.shape[-2:]))
         return out[..., : h * SCALE, : w * SCALE]
+
+    def _shrink_tile(self, size: int) -> None:
+        """After a CUDA out-of-memory error: halve the tile (the first: half the frame); give up below MIN_TILE."""
+        torch.cuda.empty_cache()
+        new = (self.tile or size) // 2
+        if new < MIN_TILE:
+            raise UserError(f"out of GPU memory even with {MIN_TILE}px tiles; try a smaller --chunk "
+                            "or --device cpu") from None
+        self.notes.append(f"CUDA out of memory: tile size {self.tile or 'off'} -> {new}")
+        self.tile = new
 
     def run(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
         """``frames`` [B,T,h,w,3] uint8 (``masks`` [B,T,M,h,w]) -> network output as uint8 (…,4h,4w,3)."""
@@ -94,7 +103,51 @@ class ModelRunner:
     def run_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
         """A clip [T,h,w,3] -> [T,4h,4w,3]; a single frame is doubled (the recurrence needs two)."""
         t = frames.shape[0]
-        if t == 1:
-            frames = np.concatenate([frames, frames])
-            masks = None if masks is None else np.concatenate([masks, masks])
+        frames, masks = _at_least_two(frames, masks)
         return self.run(frames[None], None if masks is None else masks[None])[0, :t]
+
+    def stream_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None, start: int = 0,
+                         stop: int | None = None) -> Iterator[np.ndarray]:
+        """Output frames ``start`` .. ``stop - 1`` of a clip [T,h,w,3], each [4h,4w,3] uint8, as they are ready.
+
+        A network with a ``stream`` method (the BasicVSR family) gives them one by one, so the caller can
+        encode each and drop it, and frames outside ``start:stop`` (a chunk's context) cost less; others,
+        and tiled runs, compute the clip at once. A CUDA out-of-memory error switches to tiles and goes on
+        from the first frame not yet given out.
+        """
+        stop = frames.shape[0] if stop is None else stop
+        frames, masks = _at_least_two(frames, masks)
+        done = start
+        stream = getattr(self.model, "stream", None)
+        if stream is not None and not self.tile:
+            with torch.inference_mode():
+                lr = self._to_tensor(frames[None])
+                h, w = lr.shape[-2:]
+                lr, _, _ = self._pad(lr)
+                m = None if masks is None else self._pad(torch.from_numpy(masks[None]).to(self.device).float())[0]
+                outputs = stream(lr, m, start, stop)
+            out_of_memory = False
+            try:
+                while done < stop:
+                    with torch.inference_mode(), autocast(self.device, self.precision):
+                        frame = self._to_uint8(next(outputs)[0, :, : h * SCALE, : w * SCALE], in_place=False)
+                    yield frame
+                    done += 1
+            except torch.cuda.OutOfMemoryError:
+                if self.device.type != "cuda":
+                    raise
+                out_of_memory = True
+            finally:
+                outputs.close()  # frees the clip's stored features now, also when the caller stops early
+            if out_of_memory:
+                del outputs, lr, m
+                self._shrink_tile(max(h, w))
+        if done < stop:
+            yield from self.run(frames[None], None if masks is None else masks[None])[0, done:stop]
+
+
+def _at_least_two(frames: np.ndarray, masks: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A single frame is doubled: the recurrence needs two."""
+    if frames.shape[0] > 1:
+        return frames, masks
+    return np.concatenate([frames, frames]), None if masks is None else np.concatenate([masks, masks])

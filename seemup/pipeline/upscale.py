@@ -7,7 +7,7 @@ complete, and an interrupted job continues from its last finished chunk with ``r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -304,14 +304,14 @@ def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: Model
                 idx = range(chunk.in_start, chunk.in_end)
                 lr = np.stack([buf[i] for i in idx])
                 masks = np.stack([mbuf[i] for i in idx]) if masker is not None else None
-                out = runner.run_recurrent(lr, masks)[chunk.out_start - chunk.in_start: chunk.out_end - chunk.in_start]
+                out = runner.stream_recurrent(lr, masks, chunk.out_start - chunk.in_start,
+                                              chunk.out_end - chunk.in_start)
                 del lr, masks
-            _write_chunk(job, chunk, out, out_size, info.fps, settings, seg_suffix, frame_dir_out)
+            _write_chunk(job, chunk, out, out_size, info.fps, settings, seg_suffix, frame_dir_out, progress)
             job.mark_done(chunk.index)
             del out
             release_freed_memory()
             computed += chunk.size
-            progress.advance(chunk.size)
             if on_chunk is not None:
                 on_chunk(chunk.index)
     finally:
@@ -321,29 +321,33 @@ def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: Model
 
 
 def _window_chunk(runner: ModelRunner, chunk: Chunk, buf: dict[int, np.ndarray], mbuf: dict[int, np.ndarray] | None,
-                  num_frames: int, window: int) -> np.ndarray:
+                  num_frames: int, window: int) -> Iterator[np.ndarray]:
     """Each output frame of ``chunk`` from its 2N+1 neighbourhood; a few centres per network call on CUDA."""
     batch = 4 if runner.device.type == "cuda" else 1
-    outs = []
     centres = list(range(chunk.out_start, chunk.out_end))
     for s in range(0, len(centres), batch):
         group = [window_indices(c, num_frames, window) for c in centres[s:s + batch]]
         lr = np.stack([np.stack([buf[i] for i in g]) for g in group])
         masks = np.stack([np.stack([mbuf[i] for i in g]) for g in group]) if mbuf is not None else None
-        outs.append(runner.run(lr, masks))
-    return np.concatenate(outs)
+        yield from runner.run(lr, masks)
 
 
-def _write_chunk(job: JobState, chunk: Chunk, frames: np.ndarray, size: tuple[int, int], fps: Fraction,
-                 settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool) -> None:
+def _write_chunk(job: JobState, chunk: Chunk, frames: Iterator[np.ndarray], size: tuple[int, int], fps: Fraction,
+                 settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool, progress: ProgressSink) -> None:
+    """Encode the chunk's frames as they come (its segment file appears only when all are written)."""
     if frame_dir_out:
         writer = FrameWriter(job.frames_dir, size[0], size[1], fps, atomic=False, start_number=chunk.out_start)
     else:
         writer = FrameWriter(job.segment(chunk.index, seg_suffix), size[0], size[1], fps, settings=settings,
                              force=True)
-    with writer:
-        for f in frames:
-            writer.write(f)
+    try:
+        with writer:
+            for f in frames:
+                writer.write(f)
+                progress.advance(1)
+    finally:
+        if isinstance(frames, Generator):
+            frames.close()  # a failed write lets go of the network's state for the chunk at once
 
 
 def _assemble(job: JobState, plan: list[Chunk], dst: Path, info: VideoInfo, settings: EncodeSettings,
