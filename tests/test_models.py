@@ -191,3 +191,14 @@ def test_stack_frames_equals_torch_stack_and_passes_gradients() -> None:
     (out * torch.arange(4.0).view(1, 4, 1, 1, 1)).sum().backward()
     for i, frame in enumerate(frames):
         assert torch.equal(frame.grad, torch.full_like(frame, float(i)))
+
+
+@pytest.mark.parametrize("res_scale", [1.0, 0.2])
+def test_residual_block_scales_its_branch(res_scale: float) -> None:
+    from seemup.models.blocks import ResidualBlockNoBN
+
+    torch.manual_seed(0)
+    block = ResidualBlockNoBN(8, res_scale=res_scale)
+    x = torch.rand(1, 8, 6, 6)
+    branch = block.conv2(torch.relu(block.conv1(x)))
+    torch.testing.assert_close(block(x), x + branch * res_scale, rtol=0, atol=0)

@@ -23,7 +23,10 @@ class ResidualBlockNoBN(nn.Module):
             nn.init.zeros_(conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(self.relu(self.conv1(x))) * self.res_scale
+        out = self.conv2(self.relu(self.conv1(x)))
+        # every shipped network has res_scale 1: skipping the multiply by 1 is exact and saves a pass over
+        # the map (16 per frame in basicvsr-lite, ~1% of its CPU time)
+        return x + out if self.res_scale == 1 else x + out * self.res_scale
 
 
 def make_layer(block: type[nn.Module], num_blocks: int, **kwargs: object) -> nn.Sequential:
