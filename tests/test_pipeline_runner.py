@@ -34,13 +34,17 @@ class FakeCuda:
     type = "cuda"
 
 
+def _clip(runner: ModelRunner, frames: np.ndarray) -> np.ndarray:
+    return np.stack(list(runner.stream_recurrent(frames)))
+
+
 def _frames(t: int, h: int, w: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (t, h, w, 3), dtype=np.uint8)
 
 
 def test_output_is_uint8_x4_and_exact() -> None:
     frames = _frames(3, 10, 14)
-    out = ModelRunner(NearestX4(), torch.device("cpu")).run_recurrent(frames)
+    out = _clip(ModelRunner(NearestX4(), torch.device("cpu")), frames)
     assert out.shape == (3, 40, 56, 3) and out.dtype == np.uint8
     assert np.array_equal(out[:, ::4, ::4], frames)
 
@@ -48,14 +52,14 @@ def test_output_is_uint8_x4_and_exact() -> None:
 def test_padding_to_multiple_is_cropped_back() -> None:
     net = NearestX4(multiple=4)
     frames = _frames(2, 10, 14)
-    out = ModelRunner(net, torch.device("cpu"), multiple=4).run_recurrent(frames)
+    out = _clip(ModelRunner(net, torch.device("cpu"), multiple=4), frames)
     assert net.seen == [(2, 12, 16)] and out.shape == (2, 40, 56, 3)
     assert np.array_equal(out[:, ::4, ::4], frames)
 
 
 def test_single_frame_clip_is_doubled() -> None:
     net = NearestX4()
-    out = ModelRunner(net, torch.device("cpu")).run_recurrent(_frames(1, 8, 8))
+    out = _clip(ModelRunner(net, torch.device("cpu")), _frames(1, 8, 8))
     assert out.shape == (1, 32, 32, 3) and net.seen == [(2, 8, 8)]
 
 
@@ -90,7 +94,7 @@ def test_stream_gives_the_same_frames_and_skips_context_upsampling(hr_recurrence
             p.add_(torch.randn_like(p) * 0.02)
     runner = ModelRunner(model, torch.device("cpu"))
     frames = _frames(6, 16, 12)
-    whole = runner.run_recurrent(frames)
+    whole = runner.run(frames[None])[0]  # the whole clip through forward
     calls = []
     real = model.upsample
     model.upsample = lambda *a: calls.append(1) or real(*a)
@@ -133,7 +137,7 @@ def test_stream_out_of_cuda_memory_goes_on_in_tiles() -> None:
     assert len(out) == 5 and all(np.array_equal(o[::4, ::4], f) for o, f in zip(out, frames[1:6], strict=True))
     plain = ModelRunner(NearestX4(), torch.device("cpu"))
     assert all(np.array_equal(a, b) for a, b in zip(plain.stream_recurrent(frames, start=1, stop=6),
-                                                     plain.run_recurrent(frames)[1:6], strict=True))
+                                                     plain.run(frames[None])[0, 1:6], strict=True))
 
 
 @pytest.mark.parametrize("name", ["basicvsr-lite", "edvr-m"])
@@ -172,15 +176,33 @@ def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_runner_runs_the_model_under_the_requested_autocast() -> None:
+    """Whole calls and every step of a streamed clip (the generator runs between the caller's frames) run
+    under the precision's autocast."""
     seen = []
+
+    def autocast_dtype() -> torch.dtype | None:
+        return torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None
 
     class Probe(NearestX4):
         def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
-            seen.append(torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None)
+            seen.append(autocast_dtype())
             return super().forward(lr, masks)
 
-    frames = _frames(2, 8, 8)
+    class StreamProbe(StreamingNearestX4):
+        def stream(self, lr, masks=None, start=0, stop=None):  # noqa: ANN001, ANN201
+            for frame in super().stream(lr, masks, start, stop):
+                seen.append(autocast_dtype())
+                yield frame
+
+    frames = _frames(3, 8, 8)
     for precision in ("fp32", "bf16"):
-        out = ModelRunner(Probe(), torch.device("cpu"), precision=precision).run_recurrent(frames)
+        out = ModelRunner(Probe(), torch.device("cpu"), precision=precision).run(frames[None])[0]
         assert np.array_equal(out[:, ::4, ::4], frames)
     assert seen == [None, torch.bfloat16]
+    seen.clear()
+    for precision in ("fp32", "bf16"):
+        runner = ModelRunner(StreamProbe(10_000, 99), torch.device("cpu"), precision=precision)
+        for i, frame in enumerate(runner.stream_recurrent(frames)):
+            assert not torch.is_autocast_enabled("cpu") and not torch.is_inference_mode_enabled()  # none leaks
+            assert np.array_equal(frame[::4, ::4], frames[i])
+    assert seen == [None] * 3 + [torch.bfloat16] * 3

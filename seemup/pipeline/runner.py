@@ -100,15 +100,10 @@ class ModelRunner:
             m = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(self.device).float()
             return self._to_uint8(self.forward(lr, m))
 
-    def run_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
-        """A clip [T,h,w,3] -> [T,4h,4w,3]; a single frame is doubled (the recurrence needs two)."""
-        t = frames.shape[0]
-        frames, masks = _at_least_two(frames, masks)
-        return self.run(frames[None], None if masks is None else masks[None])[0, :t]
-
     def stream_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None, start: int = 0,
                          stop: int | None = None) -> Iterator[np.ndarray]:
-        """Output frames ``start`` .. ``stop - 1`` of a clip [T,h,w,3], each [4h,4w,3] uint8, as they are ready.
+        """Output frames ``start`` .. ``stop - 1`` of a clip [T,h,w,3], each [4h,4w,3] uint8, as they are ready
+        (a single frame is doubled: the recurrence needs two).
 
         A network with a ``stream`` method (the BasicVSR family) gives them one by one, so the caller can
         encode each and drop it, and frames outside ``start:stop`` (a chunk's context) cost less; others,
