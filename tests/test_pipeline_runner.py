@@ -206,3 +206,15 @@ def test_runner_runs_the_model_under_the_requested_autocast() -> None:
             assert not torch.is_autocast_enabled("cpu") and not torch.is_inference_mode_enabled()  # none leaks
             assert np.array_equal(frame[::4, ::4], frames[i])
     assert seen == [None] * 3 + [torch.bfloat16] * 3
+
+
+def test_default_chunk_counts_the_output_only_when_it_is_held() -> None:
+    """A streamed network does not hold the chunk's x4 output, so the same memory fits more frames."""
+    from seemup.pipeline import device as dev
+
+    cpu = torch.device("cpu")
+    with mock.patch.object(dev, "available_memory", return_value=16 * 1024**3):
+        held = dev.default_chunk(cpu, 360, 640, 64, half=True)
+        streamed = dev.default_chunk(cpu, 360, 640, 64, half=True, streamed=True)
+    per_frame = dev.bytes_per_frame(360, 640, 64, 2)
+    assert held == (4 * 1024**3 - 64 * 16 * 360 * 640 * 2 * 2) // per_frame and streamed > 2 * held

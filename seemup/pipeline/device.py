@@ -93,10 +93,11 @@ def place_model(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
-def bytes_per_frame(h: int, w: int, num_feat: int, element_size: int) -> int:
-    """Rough working memory one frame adds to a recurrent chunk: stored features, flows, inputs, outputs."""
+def bytes_per_frame(h: int, w: int, num_feat: int, element_size: int, streamed: bool = False) -> int:
+    """Rough working memory one frame adds to a recurrent chunk: stored features, flows, inputs, and the x4
+    output unless the network hands its frames out one by one (``streamed``: the BasicVSR family)."""
     stored = (num_feat + 2 + 2 + 3) * h * w * element_size  # backward features, two flows, the frame
-    output = 3 * 16 * h * w * 4
+    output = 0 if streamed else 3 * 16 * h * w * 4
     return stored + output
 
 
@@ -111,20 +112,21 @@ def available_memory(device: torch.device) -> int:
         return 4 * 1024**3
 
 
-def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: bool) -> int:
+def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: bool, streamed: bool = False) -> int:
     """Frames per recurrent chunk: as many as fit comfortably (a quarter of free memory), between 8 and 200.
 
     Longer chunks give the recurrence more context and waste less work on overlap (chunks of 50 with 10
-    context frames either side recompute ~30% extra frames, chunks of 100 ~16-20%, chunks of 200 ~8-10%),
+    context frames either side recompute ~30% extra frames, chunks of 100 ~16-20%, chunks of 200 ~8-10%;
+    a streamed network does less for them: no upsampling before the chunk, no forward pass after it),
     until memory runs out. 200 rather than 100 made basicvsr-lite 8% faster end to end at 320x180 on the
-    2-core machine (247 frames: 100.9 s against 109.0 s, peak RSS 6.2 against 4.1 GiB).
+    2-core machine (247 frames: 100.9 s against 109.0 s, peak RSS 6.2 against 4.1 GiB, before streaming).
     A chunk is also the unit of --resume: at most one chunk of work is redone after an interruption.
     """
     size = 2 if half else 4
     # the transient of reconstructing one output frame (64-channel maps at 2x and 4x) comes on top
     transient = 64 * 16 * h * w * size * 2
     budget = available_memory(device) // 4 - transient
-    fit = budget // max(1, bytes_per_frame(h, w, num_feat, size))
+    fit = budget // max(1, bytes_per_frame(h, w, num_feat, size, streamed))
     return int(max(8, min(200, fit)))
 
 

@@ -221,7 +221,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         chunk = opts.chunk or 16
         overlap = window_context(window)
     else:
-        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision != "fp32")
+        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision != "fp32",
+                                            streamed=hasattr(model, "stream"))
         overlap = 0 if spec.name == "bicubic" else opts.overlap  # frame-by-frame: context would be wasted work
     tile = opts.tile or None
     plan = plan_chunks(info.num_frames, chunk, overlap)
