@@ -308,3 +308,20 @@ def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pyt
             main(["upscale", *args])
         err = capsys.readouterr().err
         assert exc.value.code != 0 and err.startswith("error:") and err.strip().count("\n") == 0 and match in err
+
+
+def test_a_chunk_short_of_frames_is_never_kept(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames now go to the encoder as the network hands them out; one missing from a chunk fails the run
+    instead of leaving a shorter video."""
+    from seemup.pipeline.runner import ModelRunner
+
+    real = ModelRunner.stream_recurrent
+
+    def one_short(self, frames, masks=None, start=0, stop=None):  # noqa: ANN001, ANN202
+        return list(real(self, frames, masks, start, stop))[:-1]
+
+    monkeypatch.setattr(ModelRunner, "stream_recurrent", one_short)
+    out = tmp_path / "o.mp4"
+    with pytest.raises(RuntimeError, match="produced 3 of its 4 frames"):
+        upscale_video(clip, out, UpscaleOptions(model="bicubic", chunk=4))
+    assert not out.exists()

@@ -343,9 +343,13 @@ def _write_chunk(job: JobState, chunk: Chunk, frames: Iterator[np.ndarray], size
                              force=True)
     try:
         with writer:
+            written = 0
             for f in frames:
                 writer.write(f)
+                written += 1
                 progress.advance(1)
+            if written != chunk.size:  # a bug, never a short segment kept as if complete
+                raise RuntimeError(f"chunk {chunk.index} produced {written} of its {chunk.size} frames")
     finally:
         if isinstance(frames, Generator):
             frames.close()  # a failed write lets go of the network's state for the chunk at once
