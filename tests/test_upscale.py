@@ -318,7 +318,7 @@ def test_a_chunk_short_of_frames_is_never_kept(clip: Path, tmp_path: Path, monke
     real = ModelRunner.stream_recurrent
 
     def one_short(self, frames, masks=None, start=0, stop=None):  # noqa: ANN001, ANN202
-        return list(real(self, frames, masks, start, stop))[:-1]
+        yield from list(real(self, frames, masks, start, stop))[:-1]
 
     monkeypatch.setattr(ModelRunner, "stream_recurrent", one_short)
     out = tmp_path / "o.mp4"

@@ -38,16 +38,11 @@ def _glibc():  # noqa: ANN202 - a ctypes library or None
     return libc
 
 
-def _malloc_trim():  # noqa: ANN202 - a ctypes function or None
-    libc = _glibc()
-    return libc.malloc_trim if libc is not None else None
-
-
 def release_freed_memory() -> None:
     """Return freed heap pages to the OS (glibc); does nothing where that is not available."""
-    fn = _malloc_trim()
-    if fn is not None:
-        fn(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 @functools.lru_cache(maxsize=1)

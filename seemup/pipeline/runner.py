@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,10 @@ class ModelRunner:
         """[..., h, w, 3] uint8 -> [..., 3, h, w] float in [0,1] on the device."""
         t = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
         return t.movedim(-1, -3).float().div_(255.0)
+
+    def _mask_tensor(self, masks: np.ndarray | None) -> torch.Tensor | None:
+        """[..., M, h, w] masks -> float on the device (None stays None)."""
+        return None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(self.device).float()
 
     @staticmethod
     def _to_uint8(x: torch.Tensor, in_place: bool = True) -> np.ndarray:
@@ -97,11 +101,11 @@ class ModelRunner:
         """``frames`` [B,T,h,w,3] uint8 (``masks`` [B,T,M,h,w]) -> network output as uint8 (…,4h,4w,3)."""
         with torch.inference_mode():
             lr = self._to_tensor(frames)
-            m = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(self.device).float()
+            m = self._mask_tensor(masks)
             return self._to_uint8(self.forward(lr, m))
 
     def stream_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None, start: int = 0,
-                         stop: int | None = None) -> Iterator[np.ndarray]:
+                         stop: int | None = None) -> Generator[np.ndarray, None, None]:
         """Output frames ``start`` .. ``stop - 1`` of a clip [T,h,w,3], each [4h,4w,3] uint8, as they are ready
         (a single frame is doubled: the recurrence needs two).
 
@@ -119,7 +123,7 @@ class ModelRunner:
                 lr = self._to_tensor(frames[None])
                 h, w = lr.shape[-2:]
                 lr, _, _ = self._pad(lr)
-                m = None if masks is None else self._pad(torch.from_numpy(masks[None]).to(self.device).float())[0]
+                m = None if masks is None else self._pad(self._mask_tensor(masks[None]))[0]
                 outputs = stream(lr, m, start, stop)
             out_of_memory = False
             try:

@@ -7,7 +7,7 @@ complete, and an interrupted job continues from its last finished chunk with ``r
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -322,7 +322,7 @@ def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: Model
 
 
 def _window_chunk(runner: ModelRunner, chunk: Chunk, buf: dict[int, np.ndarray], mbuf: dict[int, np.ndarray] | None,
-                  num_frames: int, window: int) -> Iterator[np.ndarray]:
+                  num_frames: int, window: int) -> Generator[np.ndarray, None, None]:
     """Each output frame of ``chunk`` from its 2N+1 neighbourhood; a few centres per network call on CUDA."""
     batch = 4 if runner.device.type == "cuda" else 1
     centres = list(range(chunk.out_start, chunk.out_end))
@@ -333,8 +333,9 @@ def _window_chunk(runner: ModelRunner, chunk: Chunk, buf: dict[int, np.ndarray],
         yield from runner.run(lr, masks)
 
 
-def _write_chunk(job: JobState, chunk: Chunk, frames: Iterator[np.ndarray], size: tuple[int, int], fps: Fraction,
-                 settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool, progress: ProgressSink) -> None:
+def _write_chunk(job: JobState, chunk: Chunk, frames: Generator[np.ndarray, None, None], size: tuple[int, int],
+                 fps: Fraction, settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool,
+                 progress: ProgressSink) -> None:
     """Encode the chunk's frames as they come (its segment file appears only when all are written)."""
     if frame_dir_out:
         writer = FrameWriter(job.frames_dir, size[0], size[1], fps, atomic=False, start_number=chunk.out_start)
@@ -351,8 +352,7 @@ def _write_chunk(job: JobState, chunk: Chunk, frames: Iterator[np.ndarray], size
             if written != chunk.size:  # a bug, never a short segment kept as if complete
                 raise RuntimeError(f"chunk {chunk.index} produced {written} of its {chunk.size} frames")
     finally:
-        if isinstance(frames, Generator):
-            frames.close()  # a failed write lets go of the network's state for the chunk at once
+        frames.close()  # a failed write lets go of the network's state for the chunk at once
 
 
 def _assemble(job: JobState, plan: list[Chunk], dst: Path, info: VideoInfo, settings: EncodeSettings,
