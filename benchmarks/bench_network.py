@@ -18,23 +18,9 @@ import time
 
 import torch
 
-from seemup.pipeline import autocast, place_model, resolve_precision
+from seemup.pipeline import autocast, cpu_conv_seconds, place_model, resolve_precision
 from seemup.pipeline.memory import keep_frame_buffers
 from seemup.weights import build_model
-
-
-def conv_rate(w: int, h: int, precision: str, repeat: int = 20) -> tuple[float, float]:
-    """(ms, GFLOP/s) of one 64 -> 64 3x3 convolution on a channels-last [1, 64, h, w] map."""
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
-    x = torch.rand(1, 64, h, w).contiguous(memory_format=torch.channels_last)
-    with torch.inference_mode(), autocast(torch.device("cpu"), precision):
-        for _ in range(3):
-            conv(x)
-        start = time.perf_counter()
-        for _ in range(repeat):
-            conv(x)
-        dt = (time.perf_counter() - start) / repeat
-    return dt * 1000, 2 * 64 * 64 * 9 * h * w / dt / 1e9
 
 
 def main() -> None:
@@ -50,7 +36,8 @@ def main() -> None:
     keep_frame_buffers()  # both layouts with the heap settings of every CPU run (place_model sets them too)
     w, h = (int(v) for v in args.size.lower().split("x"))
     precision = resolve_precision(torch.device("cpu"), args.precision)
-    ms, rate = conv_rate(w, h, precision)
+    seconds = cpu_conv_seconds(precision, w, h, repeat=20)  # the best of 20, as `seemup upscale` estimates
+    ms, rate = seconds * 1000, 2 * 64 * 64 * 9 * h * w / seconds / 1e9
     print(f"machine: 64->64 3x3 conv at {w}x{h}, channels-last {precision}: {ms:.1f} ms ({rate:.0f} GFLOP/s), "
           f"{args.threads} threads", flush=True)
     model, _ = build_model(args.model, args.weights)

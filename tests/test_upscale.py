@@ -200,13 +200,29 @@ def test_seem_model_with_classical_masks(clip: Path, tmp_path: Path) -> None:
     assert (got.width, got.height, got.num_frames) == (128, 96, 5)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the notice is for machines without CUDA")
 def test_cpu_notice_for_full_basicvsr_keeps_the_choice(clip: Path, tmp_path: Path) -> None:
     said: list[str] = []
     with pytest.raises(UserError, match="weights"):  # stop before the slow part: weights that do not exist
-        upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(model="basicvsr", weights=str(tmp_path / "no.pth")),
-                      log=said.append)
+        upscale_video(clip, tmp_path / "o.mp4", UpscaleOptions(model="basicvsr", weights=str(tmp_path / "no.pth"),
+                                                               device="cpu"), log=said.append)
     assert len(said) == 1 and "basicvsr-lite" in said[0] and "s per frame" in said[0]
+    assert said[0].startswith("no CUDA device: ") != torch.cuda.is_available()
+
+
+def test_cpu_estimate_follows_this_machines_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemup.pipeline import cpu_conv_seconds, cpu_estimate_seconds
+    from seemup.pipeline import upscale as upscale_module
+
+    conv = cpu_conv_seconds("fp32", 64, 36, repeat=2)
+    assert 0 < conv < 1
+    # network time in units of that convolution, scaled by pixels and frames
+    assert cpu_estimate_seconds("basicvsr", 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
+    assert cpu_estimate_seconds("basicvsr-lite", 320, 180, 1, 0.01) == pytest.approx(0.5)
+    monkeypatch.setattr(upscale_module, "cpu_conv_seconds", lambda precision: 0.02 if precision == "fp32" else 0.01)
+    note = upscale_module._cpu_estimate_note("basicvsr", 320, 180, 600, "bf16")
+    assert "basicvsr on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
+    assert note.endswith("--model basicvsr-lite would need about 0.50 s per frame (~5 min)")
+    assert "plus the masks" in upscale_module._cpu_estimate_note("basicvsr-seem", 320, 180, 600, "fp32")
 
 
 def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:

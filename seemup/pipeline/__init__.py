@@ -3,6 +3,7 @@
 from .device import (
     PRECISIONS,
     autocast,
+    cpu_conv_seconds,
     cpu_estimate_seconds,
     default_chunk,
     place_model,
@@ -19,7 +20,8 @@ from .upscale import UpscaleOptions, UpscaleResult, upscale_video
 __all__ = [
     "PRECISIONS", "Chunk", "ModelRunner",
     "NullProgress", "ProgressSink", "RichProgress", "UpscaleOptions", "UpscaleResult",
-    "autocast", "cpu_estimate_seconds", "default_chunk", "partial_dir_for", "place_model", "plan_chunks",
+    "autocast", "cpu_conv_seconds", "cpu_estimate_seconds", "default_chunk", "partial_dir_for", "place_model",
+    "plan_chunks",
     "resolve_device", "resolve_precision",
     "tiled_forward",
     "upscale_video", "window_indices",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 
 import torch
 from torch import nn
@@ -12,10 +13,12 @@ from seemup.errors import UserError
 
 from .memory import keep_frame_buffers
 
-# Measured rate of the full BasicVSR (64 features, 30 blocks, channels-last) on the idle 2-core reference
-# machine at 320x180 input, network only (docs/upscale.md), per precision; a busy machine is slower.
-CPU_SECONDS_PER_FRAME_320x180 = {"fp32": 2.3, "bf16": 1.2}
-CPU_ESTIMATE_PIXELS = 320 * 180
+# Network time per 320x180 frame on CPU in units of one 64 -> 64 3x3 convolution at that size (channels-last,
+# same precision): the same in fp32 and bf16 within 3%, measured on the 2-core machine (docs/upscale.md). The
+# convolutions are ~85% of these networks, so timing that one convolution predicts a run on any CPU, where a
+# fixed seconds-per-frame figure was 1.6x off between two days' machines here.
+CPU_CONVS_PER_FRAME = {"basicvsr": 193.0, "basicvsr-seem": 215.0, "basicvsr-lite": 50.0}
+CPU_ESTIMATE_SIZE = (320, 180)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -130,7 +133,25 @@ def default_chunk(device: torch.device, h: int, w: int, num_feat: int, half: boo
     return int(max(8, min(200, fit)))
 
 
-def cpu_estimate_seconds(width: int, height: int, num_frames: int, precision: str = "fp32") -> float:
-    """Expected seconds for the full BasicVSR on CPU (scaled by pixels from the measured 320x180 rate)."""
-    per_frame = CPU_SECONDS_PER_FRAME_320x180[precision] * (width * height) / CPU_ESTIMATE_PIXELS
-    return per_frame * num_frames
+def cpu_conv_seconds(precision: str, width: int = CPU_ESTIMATE_SIZE[0], height: int = CPU_ESTIMATE_SIZE[1],
+                     repeat: int = 5) -> float:
+    """Seconds this CPU takes for one 64 -> 64 3x3 convolution on a channels-last [1,64,height,width] map
+    under ``precision``, with the current torch thread count: the best of ``repeat`` after a warm-up, so that
+    a moment of other load does not inflate it (~0.1 s in all at 320x180 on 2 cores)."""
+    conv = nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
+    x = torch.rand(1, 64, height, width).contiguous(memory_format=torch.channels_last)
+    best = float("inf")
+    with torch.inference_mode(), autocast(torch.device("cpu"), precision):
+        conv(x)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            conv(x)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+def cpu_estimate_seconds(model: str, width: int, height: int, num_frames: int, conv_seconds: float) -> float:
+    """Expected network seconds for ``num_frames`` frames of ``model`` (a key of ``CPU_CONVS_PER_FRAME``) on a
+    CPU whose reference convolution takes ``conv_seconds`` (:func:`cpu_conv_seconds`), scaled by pixels."""
+    pixels = width * height / (CPU_ESTIMATE_SIZE[0] * CPU_ESTIMATE_SIZE[1])
+    return CPU_CONVS_PER_FRAME[model] * conv_seconds * pixels * num_frames

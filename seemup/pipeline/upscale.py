@@ -19,7 +19,14 @@ from seemup.errors import UserError
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
-from .device import cpu_estimate_seconds, default_chunk, place_model, resolve_device, resolve_precision
+from .device import (
+    cpu_conv_seconds,
+    cpu_estimate_seconds,
+    default_chunk,
+    place_model,
+    resolve_device,
+    resolve_precision,
+)
 from .memory import release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
@@ -136,6 +143,18 @@ def _human_seconds(s: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
+def _cpu_estimate_note(model: str, width: int, height: int, num_frames: int, precision: str) -> str:
+    """How long ``model`` will take on this CPU, timed on one convolution now, and what the lite model would."""
+    conv = cpu_conv_seconds(precision)
+    est = cpu_estimate_seconds(model, width, height, num_frames, conv)
+    lite = cpu_estimate_seconds("basicvsr-lite", width, height, num_frames, conv)
+    where = "no CUDA device: " if not torch.cuda.is_available() else ""
+    masks = " plus the masks" if model.endswith("-seem") else ""
+    return (f"{where}{model} on CPU needs about {est / num_frames:.1f} s per frame here{masks} "
+            f"(~{_human_seconds(est)} for {num_frames} frames of {width}x{height}); --model basicvsr-lite "
+            f"would need about {lite / num_frames:.2f} s per frame (~{_human_seconds(lite)})")
+
+
 def upscale_video(
     input: str | Path,
     output: str | Path,
@@ -190,11 +209,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     width, height = info.display_size if autorotate else (info.width, info.height)
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
-    if spec.name in FULL_BASICVSR and not torch.cuda.is_available():
-        est = cpu_estimate_seconds(width, height, info.num_frames, precision)
-        say(f"no CUDA device: {spec.name} on CPU needs about {est / info.num_frames:.1f} s per frame here "
-            f"(~{_human_seconds(est)} for {info.num_frames} frames of {width}x{height}); "
-            "--model basicvsr-lite is several times faster")
+    if log is not None and spec.name in FULL_BASICVSR and device.type == "cpu":  # the timing is for the message
+        say(_cpu_estimate_note(spec.name, width, height, info.num_frames, precision))
 
     masker = None
     if spec.uses_masks:
