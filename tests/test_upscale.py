@@ -210,19 +210,23 @@ def test_cpu_notice_for_full_basicvsr_keeps_the_choice(clip: Path, tmp_path: Pat
 
 
 def test_cpu_estimate_follows_this_machines_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemup.models import get_spec
     from seemup.pipeline import cpu_conv_seconds, cpu_estimate_seconds
     from seemup.pipeline import upscale as upscale_module
 
     conv = cpu_conv_seconds("fp32", 64, 36, repeat=2)
     assert 0 < conv < 1
     # network time in units of that convolution, scaled by pixels and frames
-    assert cpu_estimate_seconds("basicvsr", 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
-    assert cpu_estimate_seconds("basicvsr-lite", 320, 180, 1, 0.01) == pytest.approx(0.5)
+    assert cpu_estimate_seconds(193.0, 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
     monkeypatch.setattr(upscale_module, "cpu_conv_seconds", lambda precision: 0.02 if precision == "fp32" else 0.01)
-    note = upscale_module._cpu_estimate_note("basicvsr", 320, 180, 600, "bf16")
+    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16")
     assert "basicvsr on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
-    assert note.endswith("--model basicvsr-lite would need about 0.50 s per frame (~5 min)")
-    assert "plus the masks" in upscale_module._cpu_estimate_note("basicvsr-seem", 320, 180, 600, "fp32")
+    assert note.endswith("--model basicvsr-lite would need about 0.49 s per frame (~5 min)")
+    assert "edvr-l-seem on CPU needs about 46.7 s per frame here plus the masks (~7.8 h" in \
+        upscale_module._cpu_estimate_note(get_spec("edvr-l-seem"), 320, 180, 600, "fp32")
+    # no notice for the fast model itself, nor for models whose cost is not known
+    for name in ("basicvsr-lite", "bicubic", "basicvsr-tiny"):
+        assert upscale_module._cpu_estimate_note(get_spec(name), 320, 180, 600, "fp32") is None
 
 
 def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:

@@ -23,6 +23,11 @@ class ModelSpec:
     config: dict[str, Any] = field(default_factory=dict)
     kind: str = "recurrent"  # "recurrent" (whole clip -> all frames) or "window" (2N+1 -> centre)
     description: str = ""
+    # CPU time per 320x180 output frame in units of one 64 -> 64 3x3 convolution at that size (channels-last),
+    # per precision: the convolutions dominate, so this times the reference convolution predicts a run on
+    # any CPU (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads, SEEM without
+    # its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor is higher.
+    cpu_cost: dict[str, float] = field(default_factory=dict)
 
     @property
     def uses_masks(self) -> bool:
@@ -41,18 +46,20 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def _both(name: str, builder: Callable[..., nn.Module], config: dict[str, Any], kind: str, desc: str) -> None:
-    register(ModelSpec(name, builder, {**config, "seem": False}, kind, desc))
-    register(ModelSpec(f"{name}-seem", builder, {**config, "seem": True}, kind, f"{desc} + SEEM"))
+def _both(name: str, builder: Callable[..., nn.Module], config: dict[str, Any], kind: str, desc: str,
+          cpu_cost: dict[str, float] | None = None, seem_cpu_cost: dict[str, float] | None = None) -> None:
+    register(ModelSpec(name, builder, {**config, "seem": False}, kind, desc, cpu_cost or {}))
+    register(ModelSpec(f"{name}-seem", builder, {**config, "seem": True}, kind, f"{desc} + SEEM", seem_cpu_cost or {}))
 
 
-_both("basicvsr", BasicVSR, {"num_feat": 64, "num_block": 30}, "recurrent", "BasicVSR (64 feat, 30 blocks)")
+_both("basicvsr", BasicVSR, {"num_feat": 64, "num_block": 30}, "recurrent", "BasicVSR (64 feat, 30 blocks)",
+      {"fp32": 197, "bf16": 191}, {"fp32": 221, "bf16": 212})
 _both("edvr-m", EDVR, {"num_feat": 64, "num_frame": 5, "num_extract_block": 5, "num_reconstruct_block": 10},
-      "window", "EDVR-M (64 feat, 5 frames, TSA)")
+      "window", "EDVR-M (64 feat, 5 frames, TSA)", {"fp32": 572, "bf16": 805}, {"fp32": 607, "bf16": 853})
 _both("edvr-l", EDVR, {"num_feat": 128, "num_frame": 7, "num_extract_block": 5, "num_reconstruct_block": 40},
-      "window", "EDVR-L (128 feat, 7 frames, TSA)")
+      "window", "EDVR-L (128 feat, 7 frames, TSA)", {"fp32": 2195, "bf16": 2942}, {"fp32": 2334, "bf16": 3294})
 _both("basicvsr-lite", BasicVSRLite, {"num_feat": 64, "num_block": 8, "flow_width": 1.0, "flow_scale": 0.5},
-      "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)")
+      "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)", {"fp32": 50, "bf16": 49})
 _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
 

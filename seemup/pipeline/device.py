@@ -13,11 +13,7 @@ from seemup.errors import UserError
 
 from .memory import keep_frame_buffers
 
-# Network time per 320x180 frame on CPU in units of one 64 -> 64 3x3 convolution at that size (channels-last,
-# same precision): the same in fp32 and bf16 within 3%, measured on the 2-core machine (docs/upscale.md). The
-# convolutions are ~85% of these networks, so timing that one convolution predicts a run on any CPU, where a
-# fixed seconds-per-frame figure was 1.6x off between two days' machines here.
-CPU_CONVS_PER_FRAME = {"basicvsr": 193.0, "basicvsr-seem": 215.0, "basicvsr-lite": 50.0}
+# the input size of the reference convolution and of the models' cpu_cost factors (seemup.models.registry)
 CPU_ESTIMATE_SIZE = (320, 180)
 
 
@@ -150,8 +146,10 @@ def cpu_conv_seconds(precision: str, width: int = CPU_ESTIMATE_SIZE[0], height: 
     return best
 
 
-def cpu_estimate_seconds(model: str, width: int, height: int, num_frames: int, conv_seconds: float) -> float:
-    """Expected network seconds for ``num_frames`` frames of ``model`` (a key of ``CPU_CONVS_PER_FRAME``) on a
-    CPU whose reference convolution takes ``conv_seconds`` (:func:`cpu_conv_seconds`), scaled by pixels."""
+def cpu_estimate_seconds(convs_per_frame: float, width: int, height: int, num_frames: int,
+                         conv_seconds: float) -> float:
+    """Expected network seconds for ``num_frames`` frames of a model that costs ``convs_per_frame`` reference
+    convolutions per 320x180 frame (its ``ModelSpec.cpu_cost``) on a CPU where one takes ``conv_seconds``
+    (:func:`cpu_conv_seconds`), scaled by pixels."""
     pixels = width * height / (CPU_ESTIMATE_SIZE[0] * CPU_ESTIMATE_SIZE[1])
-    return CPU_CONVS_PER_FRAME[model] * conv_seconds * pixels * num_frames
+    return convs_per_frame * conv_seconds * pixels * num_frames

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from seemup.errors import UserError
+from seemup.models import ModelSpec, get_spec
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
@@ -34,7 +35,7 @@ from .runner import MIN_TILE, SCALE, ModelRunner
 from .schedule import Chunk, plan_chunks, window_context, window_indices
 from .state import JobState, open_job
 
-FULL_BASICVSR = ("basicvsr", "basicvsr-seem")
+CPU_FAST_MODEL = "basicvsr-lite"  # what the CPU notice suggests instead of a model at least twice as slow
 
 
 @dataclass
@@ -143,15 +144,19 @@ def _human_seconds(s: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def _cpu_estimate_note(model: str, width: int, height: int, num_frames: int, precision: str) -> str:
-    """How long ``model`` will take on this CPU, timed on one convolution now, and what the lite model would."""
+def _cpu_estimate_note(spec: ModelSpec, width: int, height: int, num_frames: int, precision: str) -> str | None:
+    """How long ``spec``'s network will take on this CPU, from one convolution timed now, and what the fast
+    model would take; None when the model is not at least twice as slow as that one (or its cost is unknown)."""
+    cost, fast = spec.cpu_cost.get(precision), get_spec(CPU_FAST_MODEL).cpu_cost[precision]
+    if cost is None or cost < 2 * fast:
+        return None
     conv = cpu_conv_seconds(precision)
-    est = cpu_estimate_seconds(model, width, height, num_frames, conv)
-    lite = cpu_estimate_seconds("basicvsr-lite", width, height, num_frames, conv)
+    est = cpu_estimate_seconds(cost, width, height, num_frames, conv)
+    lite = cpu_estimate_seconds(fast, width, height, num_frames, conv)
     where = "no CUDA device: " if not torch.cuda.is_available() else ""
-    masks = " plus the masks" if model.endswith("-seem") else ""
-    return (f"{where}{model} on CPU needs about {est / num_frames:.1f} s per frame here{masks} "
-            f"(~{_human_seconds(est)} for {num_frames} frames of {width}x{height}); --model basicvsr-lite "
+    masks = " plus the masks" if spec.uses_masks else ""
+    return (f"{where}{spec.name} on CPU needs about {est / num_frames:.1f} s per frame here{masks} "
+            f"(~{_human_seconds(est)} for {num_frames} frames of {width}x{height}); --model {CPU_FAST_MODEL} "
             f"would need about {lite / num_frames:.2f} s per frame (~{_human_seconds(lite)})")
 
 
@@ -187,8 +192,6 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         raise UserError(f"input not found: {src}")
     check_target(dst, opts.force)
 
-    from seemup.models import get_spec
-
     try:
         spec = get_spec(opts.model)
     except ValueError as exc:
@@ -209,8 +212,9 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     width, height = info.display_size if autorotate else (info.width, info.height)
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
-    if log is not None and spec.name in FULL_BASICVSR and device.type == "cpu":  # the timing is for the message
-        say(_cpu_estimate_note(spec.name, width, height, info.num_frames, precision))
+    note = _cpu_estimate_note(spec, width, height, info.num_frames, precision) if log and device.type == "cpu" else None
+    if note:
+        say(note)
 
     masker = None
     if spec.uses_masks:
