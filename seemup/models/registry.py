@@ -24,9 +24,10 @@ class ModelSpec:
     kind: str = "recurrent"  # "recurrent" (whole clip -> all frames) or "window" (2N+1 -> centre)
     description: str = ""
     # CPU time per 320x180 output frame in units of one 64 -> 64 3x3 convolution at that size (channels-last),
-    # per precision: the convolutions dominate, so this times the reference convolution predicts a run on
-    # any CPU (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads, SEEM without
-    # its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor is higher.
+    # per precision: convolutions dominate, so this factor times the reference convolution's time on a CPU
+    # predicts the run there (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads,
+    # SEEM without its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor
+    # is higher.
     cpu_cost: dict[str, float] = field(default_factory=dict)
 
     @property
