@@ -2,7 +2,8 @@
 
     python benchmarks/bench_network.py --model basicvsr-lite --frames 30
     python benchmarks/bench_network.py --model basicvsr --frames 4
-    python benchmarks/bench_network.py --model basicvsr-lite --precision bf16   # seemup upscale's CPU default
+    python benchmarks/bench_network.py --model basicvsr-lite --precision int8   # seemup upscale's CPU default
+    python benchmarks/bench_network.py --model basicvsr-lite --precision bf16   # ... without int8 calibration
 
 Prints seconds per frame for one recurrent pass over ``--frames`` random frames after a warm-up call.
 Decoding, encoding and chunk overlap are not included (bench_upscale.py and `seemup upscale` measure those).
@@ -19,6 +20,8 @@ import time
 import torch
 
 from seemup.pipeline import autocast, cpu_conv_seconds, place_model, resolve_precision
+from seemup.pipeline.device import CPU_ESTIMATE_SIZE, autocast_dtype
+from seemup.pipeline.int8 import apply_int8
 from seemup.pipeline.memory import keep_frame_buffers
 from seemup.weights import build_model
 
@@ -30,7 +33,8 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--size", default="320x180", help="input WxH")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--precision", default="fp32", help="fp32, bf16, or auto (what seemup upscale picks here)")
+    ap.add_argument("--precision", default="fp32", help="fp32, bf16, int8 (int8 residual blocks from the weights' "
+                    "calibration, the rest as auto), or auto (bf16/fp32 by the CPU)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     keep_frame_buffers()  # both layouts with the heap settings of every CPU run (place_model sets them too)
@@ -38,19 +42,25 @@ def main() -> None:
     precision = resolve_precision(torch.device("cpu"), args.precision)
     seconds = cpu_conv_seconds(precision, w, h, repeat=20)  # the best of 20, as `seemup upscale` estimates
     ms, rate = seconds * 1000, 2 * 64 * 64 * 9 * h * w / seconds / 1e9
-    print(f"machine: 64->64 3x3 conv at {w}x{h}, channels-last {precision}: {ms:.1f} ms ({rate:.0f} GFLOP/s), "
+    dtype = str(autocast_dtype(precision) or torch.float32).removeprefix("torch.")  # int8: its other layers'
+    print(f"machine: 64->64 3x3 conv at {w}x{h}, channels-last {dtype}: {ms:.1f} ms ({rate:.0f} GFLOP/s), "
           f"{args.threads} threads", flush=True)
-    model, _ = build_model(args.model, args.weights)
+    model, info = build_model(args.model, args.weights)
     x = torch.rand(1, args.frames, 3, h, w)
-    for layout in ("default", "channels-last"):
+    # int8 blocks exist only in the channels-last form seemup upscale runs
+    for layout in ("default", "channels-last") if precision != "int8" else ("channels-last",):
         net = model.eval() if layout == "default" else place_model(model, torch.device("cpu"))
+        if precision == "int8":
+            net = apply_int8(net, info.path if info else None, args.model)
         with torch.inference_mode(), autocast(torch.device("cpu"), precision):
             net(x[:, :2])
             start = time.perf_counter()
             net(x)
             dt = time.perf_counter() - start
+        cost = dt / args.frames / seconds * (CPU_ESTIMATE_SIZE[0] * CPU_ESTIMATE_SIZE[1]) / (w * h)
         print(f"{args.model} {layout} {precision}: {dt / args.frames:.3f} s/frame ({args.frames / dt:.2f} fps) "
-              f"at {w}x{h}, {args.frames} frames, {args.threads} threads", flush=True)
+              f"at {w}x{h}, {args.frames} frames, {args.threads} threads; {cost:.0f} reference convolutions per "
+              "320x180 frame (ModelSpec.cpu_cost)", flush=True)
 
 
 if __name__ == "__main__":

@@ -172,7 +172,11 @@ def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UserError, match="needs a CUDA"):
         dev.resolve_precision(cpu, "fp16")
     with pytest.raises(UserError, match="choose from"):
-        dev.resolve_precision(cpu, "int8")
+        dev.resolve_precision(cpu, "int4")
+    # int8's other layers run as auto would: bf16 where it is native, else fp32
+    assert dev.autocast_dtype("int8", cpu) is None
+    monkeypatch.setattr(dev, "cpu_has_native_bf16", lambda: True)
+    assert dev.autocast_dtype("int8", cpu) == torch.bfloat16 and dev.autocast_dtype("fp32", cpu) is None
 
 
 def test_runner_runs_the_model_under_the_requested_autocast() -> None:

@@ -219,14 +219,18 @@ def test_cpu_estimate_follows_this_machines_convolution(monkeypatch: pytest.Monk
     # network time in units of that convolution, scaled by pixels and frames
     assert cpu_estimate_seconds(193.0, 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
     monkeypatch.setattr(upscale_module, "cpu_conv_seconds", lambda precision: 0.02 if precision == "fp32" else 0.01)
-    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16")
+    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16", "bf16")
     assert "basicvsr on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
     assert note.endswith("--model basicvsr-lite would need about 0.49 s per frame (~5 min)")
+    # where auto runs the fast model with int8 blocks, its estimate is int8's (its other layers: bf16 or fp32)
+    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16", "int8")
+    lite = get_spec("basicvsr-lite").cpu_cost["int8"] * (0.01 if upscale_module.autocast_dtype("int8") else 0.02)
+    assert note.endswith(f"--model basicvsr-lite would need about {lite:.2f} s per frame (~{lite * 10:.0f} min)")
     assert "edvr-l-seem on CPU needs about 46.7 s per frame here plus the masks (~7.8 h" in \
-        upscale_module._cpu_estimate_note(get_spec("edvr-l-seem"), 320, 180, 600, "fp32")
+        upscale_module._cpu_estimate_note(get_spec("edvr-l-seem"), 320, 180, 600, "fp32", "fp32")
     # no notice for the fast model itself, nor for models whose cost is not known
     for name in ("basicvsr-lite", "bicubic", "basicvsr-tiny"):
-        assert upscale_module._cpu_estimate_note(get_spec(name), 320, 180, 600, "fp32") is None
+        assert upscale_module._cpu_estimate_note(get_spec(name), 320, 180, 600, "fp32", "fp32") is None
 
 
 def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:

@@ -53,8 +53,9 @@ def bench(
     sam_checkpoint: Path = typer.Option(None, "--sam-checkpoint", help="SAM checkpoint (.pth) for the masks."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Mask cache folder (default: $SEEMUP_CACHE_DIR, "
                                    "else ~/.cache/seemup/masks)."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 (the protocol); bf16 or fp16 autocast, or "
-                                  "auto, to measure what `seemup upscale`'s low precision costs."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 (the protocol); bf16 or fp16 autocast, "
+                                  "int8 residual blocks (CPU, calibrated weights), or auto (bf16/fp16), to measure "
+                                  "what `seemup upscale`'s low precision costs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
 ) -> None:
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
@@ -84,10 +85,11 @@ def bench(
     masks_fn, mask_id = None, None
     if needs_masks([*model, *([base_name] if base_name else [])]):
         masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
-    runs = build_runs(model, weights, dev, mask_id)
+    runs = build_runs(model, weights, dev, mask_id, precision)
     base = None
     if base_name is not None:
-        base = next((r for r in runs if r.label == base_name), None) or build_run(base_name, None, dev, mask_id)
+        base = (next((r for r in runs if r.label == base_name), None)
+                or build_run(base_name, None, dev, mask_id, precision))
     separate_base = base is not None and all((r.name, r.weights) != (base.name, base.weights) for r in runs)
     for r in [*runs, *([base] if separate_base else [])]:
         for n in r.notes:

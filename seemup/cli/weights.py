@@ -1,4 +1,5 @@
-"""`seemup weights list|download|verify`: what weight sets exist, fetch them, check their hashes."""
+"""`seemup weights list|download|verify|calibrate`: what weight sets exist, fetch them, check their hashes,
+measure their int8 activation ranges."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.table import Table
 from .app import app
 
 weights_app = typer.Typer(
-    help="Pretrained weight sets: list them, download them, verify their sha256.",
+    help="Pretrained weight sets: list them, download them, verify their sha256, calibrate them for int8.",
     no_args_is_help=True,
 )
 app.add_typer(weights_app, name="weights")
@@ -93,3 +94,44 @@ def verify_weights(
     if bad:
         raise UserError(f"{len(bad)} file(s) do not match the manifest: " + ", ".join(str(r.path) for r in bad)
                         + "; delete them and run `seemup weights download NAME`")
+
+
+@weights_app.command("calibrate")
+def calibrate_weights(
+    data: list[Path] = typer.Option(..., "--data", help="Calibration video or frame folder (repeat for more); "
+                                    "footage like the training data, not the clips you will score."),
+    model: str = typer.Option("basicvsr-lite", "--model", "-m", help="Model whose weights to calibrate."),
+    weights: str | None = typer.Option(None, "--weights", "-w", help="Weights file or set (default: the model's)."),
+    frames: int = typer.Option(30, "--frames", help="Frames read from the start of each clip."),
+    hr_downscale: int = typer.Option(1, "--hr-downscale", help="Area-downscale frames by this into HR first "
+                                     "(as training did), then LR = bicubic x1/4."),
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of beside the weights "
+                                    "(NAME.int8.json is where --precision int8 looks)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the file written."),
+) -> None:
+    """Measure the activation ranges `--precision int8` needs for a weights file, and store them beside it."""
+    import shlex
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from seemup.pipeline.calibrate import calibrate_weights as run
+
+    args = ["--model", model, *(["--weights", weights] if weights else []),
+            *(x for d in data for x in ("--data", str(d))), "--frames", str(frames),
+            "--hr-downscale", str(hr_downscale)]
+    command = shlex.join(["seemup", "weights", "calibrate", *args])
+    progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(), TextColumn("clips"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), disable=quiet,
+                        transient=True)
+    with progress:
+        task = progress.add_task("calibrate", total=len(data))
+        written = run(model, weights, data, frames=frames, hr_downscale=hr_downscale, out=out, command=command,
+                      on_clip=lambda k: progress.update(task, completed=k))
+    typer.echo(str(written))

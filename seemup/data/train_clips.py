@@ -126,7 +126,8 @@ def discover_clips(path: str | Path, exclude_eval: bool = True) -> list[ClipRef]
     return clips
 
 
-def _area_downscale(frame: np.ndarray, factor: int) -> np.ndarray:
+def area_downscale(frame: np.ndarray, factor: int) -> np.ndarray:
+    """``frame`` shrunk by an integer ``factor`` with area averaging (how footage becomes HR: --hr-downscale)."""
     if factor == 1:
         return frame
     import cv2
@@ -135,7 +136,8 @@ def _area_downscale(frame: np.ndarray, factor: int) -> np.ndarray:
     return cv2.resize(frame, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
 
 
-def _crop_to_scale(frame: np.ndarray) -> np.ndarray:
+def crop_to_scale(frame: np.ndarray) -> np.ndarray:
+    """``frame`` cut to a multiple of the x4 scale (so its LR has whole pixels)."""
     h, w = frame.shape[:2]
     return frame[: h - h % SCALE, : w - w % SCALE]
 
@@ -170,7 +172,7 @@ class FrameFolderClip(Clip):
         self.name = ref.name
         self.files = ref.frames
         self.hr_downscale = hr_downscale
-        first = _crop_to_scale(_area_downscale(read_image_rgb(self.files[0]), hr_downscale))
+        first = crop_to_scale(area_downscale(read_image_rgb(self.files[0]), hr_downscale))
         self.height, self.width = first.shape[:2]
         self.num_frames = len(self.files)
         st = self.files[0].stat()
@@ -180,7 +182,7 @@ class FrameFolderClip(Clip):
     def frame(self, index: int) -> np.ndarray:
         from seemup.video.frame_dir import read_image_rgb
 
-        img = _crop_to_scale(_area_downscale(read_image_rgb(self.files[index]), self.hr_downscale))
+        img = crop_to_scale(area_downscale(read_image_rgb(self.files[index]), self.hr_downscale))
         if img.shape[:2] != (self.height, self.width):
             raise UserError(f"{self.files[index]}: size {img.shape[1]}x{img.shape[0]} differs from the clip's "
                             f"first frame ({self.width}x{self.height})")
@@ -236,7 +238,7 @@ def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_fram
         info = probe(ref.path, skip_damaged=skip_damaged)
         with os.fdopen(fd, "wb") as fh, read_frames(ref.path, info=info) as frames:
             for frame in frames:
-                hr = np.ascontiguousarray(_crop_to_scale(_area_downscale(frame, hr_downscale)))
+                hr = np.ascontiguousarray(crop_to_scale(area_downscale(frame, hr_downscale)))
                 if size is None:
                     size = hr.shape[:2]
                 fh.write(hr.tobytes())

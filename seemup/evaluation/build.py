@@ -17,12 +17,15 @@ DEFAULT_WEIGHTS_WORD = "default"
 
 
 def build_run(model: str, weights: str | Path | None, device: torch.device,
-              mask_source_id: str | None = None) -> ModelRun:
+              mask_source_id: str | None = None, precision: str = "fp32") -> ModelRun:
     """A model from ``seemup.weights.build_model`` on ``device``, labelled ``name`` or ``name@weights``.
 
     ``mask_source_id``: the masks this run feeds SEEM models (weights trained on other masks are refused).
+    ``precision`` int8: residual blocks become int8 from the weights' calibration (a model without blocks,
+    bicubic, runs as it is).
     """
     from seemup.pipeline.device import place_model
+    from seemup.pipeline.int8 import apply_int8, residual_blocks
     from seemup.weights import build_model
 
     try:
@@ -33,20 +36,23 @@ def build_run(model: str, weights: str | Path | None, device: torch.device,
     net, info = build_model(name, None if weights in (None, DEFAULT_WEIGHTS_WORD) else weights,
                             mask_source_id=mask_source_id if spec.uses_masks else None)
     label = name if weights in (None, DEFAULT_WEIGHTS_WORD) or info is None else f"{name}@{info.name}"
+    net = place_model(net, device)
+    if precision == "int8" and residual_blocks(net):
+        net = apply_int8(net, info.path if info is not None else None, label)
     num_frame = getattr(net, "num_frame", spec.num_frame)  # weights may change EDVR's window (EDVR-L REDS: 5)
-    return ModelRun(label=label, name=name, model=place_model(net, device), kind=spec.kind, num_frame=num_frame,
+    return ModelRun(label=label, name=name, model=net, kind=spec.kind, num_frame=num_frame,
                     uses_masks=spec.uses_masks, weights=info.name if info is not None else None,
                     mask_source_id=info.mask_source_id if info is not None else None,
                     notes=list(info.notes) if info is not None else [])
 
 
 def build_runs(models: Sequence[str], weights: Sequence[str] | None, device: torch.device,
-               mask_source_id: str | None = None) -> list[ModelRun]:
+               mask_source_id: str | None = None, precision: str = "fp32") -> list[ModelRun]:
     """Pair ``--weights`` with ``--model`` in order; models without one (or with ``default``) get their default."""
     weights = list(weights or [])
     if len(weights) > len(models):
         raise UserError(f"{len(weights)} --weights for {len(models)} --model: give at most one per model, in order")
-    runs = [build_run(m, weights[i] if i < len(weights) else None, device, mask_source_id)
+    runs = [build_run(m, weights[i] if i < len(weights) else None, device, mask_source_id, precision)
             for i, m in enumerate(models)]
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):

@@ -47,7 +47,7 @@ def _separate_baseline(report: BenchReport) -> bool:
 
 def title(report: BenchReport, result: ModelResult) -> str:
     weights = f" ({result.weights})" if result.weights else ""
-    precision = f" · {report.precision} autocast" if report.precision != "fp32" else ""
+    precision = {"fp32": "", "int8": " · int8 residual blocks"}.get(report.precision, f" · {report.precision} autocast")
     return (f"{result.model}{weights} on {report.dataset.name} · {report.space.upper()} · "
             f"crop {report.crop_border} · {report.dataset.lr_note}{precision}")
 

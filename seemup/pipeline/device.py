@@ -40,7 +40,7 @@ def resolve_device(name: str) -> torch.device:
     raise UserError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)")
 
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 
 
 def cpu_has_native_bf16() -> bool:
@@ -55,7 +55,9 @@ def resolve_precision(device: torch.device, requested: str = "auto") -> str:
     """``auto``: fp16 autocast on CUDA, bf16 autocast on CPUs with native bf16, else fp32.
 
     Low precision only covers the networks' convolutions: flows, sampling positions and the final
-    image sum stay fp32 (seemup.models), which keeps the output within ~0.01 dB of fp32 (docs/upscale.md)."""
+    image sum stay fp32 (seemup.models), which keeps the output within ~0.01 dB of fp32 (docs/upscale.md).
+    ``int8`` (CPU only): int8 residual blocks (seemup.pipeline.int8), the rest as ``auto`` would run it;
+    whether auto itself becomes int8 depends on the weights (:func:`seemup.pipeline.int8.prefer_int8`)."""
     requested = (requested or "auto").strip().lower()
     if requested not in PRECISIONS:
         raise UserError(f"--precision {requested!r}: choose from {', '.join(PRECISIONS)}")
@@ -67,15 +69,29 @@ def resolve_precision(device: torch.device, requested: str = "auto") -> str:
         raise UserError("--precision fp16 needs a CUDA device (on CPU use bf16 or fp32)")
     if requested == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError("--precision bf16: this GPU has no bf16 support (use fp16 or fp32)")
+    if requested == "int8":
+        from .int8 import int8_unavailable
+
+        if device.type != "cpu":
+            raise UserError("--precision int8 is for CPU (on CUDA use fp16)")
+        reason = int8_unavailable()
+        if reason:
+            raise UserError(f"--precision int8: {reason}")
     return requested
+
+
+def autocast_dtype(precision: str, device: torch.device = torch.device("cpu")) -> torch.dtype | None:
+    """The dtype the layers autocast covers run in under ``precision`` (None: fp32, no autocast). For int8 on
+    CPU that is the layers outside the int8 blocks: bf16 where it is native, else fp32."""
+    if precision == "int8":
+        precision = "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     """The autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    dtype = autocast_dtype(precision, device)
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def place_model(model: nn.Module, device: torch.device) -> nn.Module:

@@ -21,6 +21,7 @@ from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, 
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
 
 from .device import (
+    autocast_dtype,
     cpu_conv_seconds,
     cpu_estimate_seconds,
     default_chunk,
@@ -28,6 +29,7 @@ from .device import (
     resolve_device,
     resolve_precision,
 )
+from .int8 import apply_int8, prefer_int8
 from .memory import release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
@@ -144,20 +146,39 @@ def _human_seconds(s: float) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def _cpu_estimate_note(spec: ModelSpec, width: int, height: int, num_frames: int, precision: str) -> str | None:
+def _cpu_estimate_note(spec: ModelSpec, width: int, height: int, num_frames: int, precision: str,
+                       fast_precision: str) -> str | None:
     """How long ``spec``'s network will take on this CPU, from one convolution timed now, and what the fast
-    model would take; None when the model is not at least twice as slow as that one (or its cost is unknown)."""
-    cost, fast = spec.cpu_cost.get(precision), get_spec(CPU_FAST_MODEL).cpu_cost[precision]
-    if cost is None or cost < 2 * fast:
+    model would take (at ``fast_precision``, which auto may make int8 for it); None when the model is not at
+    least twice as slow as that one (or its cost is unknown)."""
+    fast_costs = get_spec(CPU_FAST_MODEL).cpu_cost
+    cost, fast = spec.cpu_cost.get(precision), fast_costs.get(fast_precision, fast_costs.get(precision))
+    if cost is None or fast is None or cost < 2 * fast:
         return None
     conv = cpu_conv_seconds(precision)
+    same_dtype = autocast_dtype(fast_precision) == autocast_dtype(precision)
+    fast_conv = conv if same_dtype else cpu_conv_seconds(fast_precision)
     est = cpu_estimate_seconds(cost, width, height, num_frames, conv)
-    lite = cpu_estimate_seconds(fast, width, height, num_frames, conv)
+    lite = cpu_estimate_seconds(fast, width, height, num_frames, fast_conv)
     where = "no CUDA device: " if not torch.cuda.is_available() else ""
     masks = " plus the masks" if spec.uses_masks else ""
     return (f"{where}{spec.name} on CPU needs about {est / num_frames:.1f} s per frame here{masks} "
             f"(~{_human_seconds(est)} for {num_frames} frames of {width}x{height}); --model {CPU_FAST_MODEL} "
             f"would need about {lite / num_frames:.2f} s per frame (~{_human_seconds(lite)})")
+
+
+def _fast_model_precision(requested: str, precision: str) -> str:
+    """The precision the fast CPU model would run at under the same ``--precision``: auto makes it int8
+    where its default weights ship int8 ranges."""
+    from seemup.weights import resolve_weights
+
+    if precision == "int8":
+        return precision
+    try:
+        info = resolve_weights(CPU_FAST_MODEL, None)
+    except UserError:
+        return precision
+    return "int8" if prefer_int8(requested, torch.device("cpu"), info.path if info else None) else precision
 
 
 def upscale_video(
@@ -201,7 +222,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     # after the quick checks: counting the frames decodes the whole input
     info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged, on_progress=progress.checking)
     device = resolve_device(opts.device)
-    precision = resolve_precision(device, "fp32" if opts.fp32 else opts.precision)
+    requested = "fp32" if opts.fp32 else opts.precision
+    precision = resolve_precision(device, requested)
     notes: list[str] = []
     if info.undecodable:
         notes.append(f"{info.undecodable} of {info.num_frames + info.undecodable} frames could not be decoded and "
@@ -212,10 +234,11 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     width, height = info.display_size if autorotate else (info.width, info.height)
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
-    note = _cpu_estimate_note(spec, width, height, info.num_frames, precision) if log and device.type == "cpu" else None
-    if note:
-        say(note)
-
+    if log and device.type == "cpu":  # before the weights load: the slow models are the ones to warn about
+        note = _cpu_estimate_note(spec, width, height, info.num_frames, precision,
+                                  _fast_model_precision(requested, precision))
+        if note:
+            say(note)
     masker = None
     if spec.uses_masks:
         from seemup.masks import CachedMasks, MaskCache, get_mask_source
@@ -232,6 +255,10 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         torch.manual_seed(0)
         model, winfo = build_model(spec.name, opts.weights, mask_source_id=masker.id if masker else None)
     model = place_model(model, device)
+    weights_path = winfo.path if winfo else None
+    if precision == "int8" or prefer_int8(requested, device, weights_path):
+        precision = "int8"
+        model = apply_int8(model, weights_path, winfo.name if winfo else spec.name)
     if winfo is not None:
         notes += list(winfo.notes)
 
@@ -241,7 +268,7 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         chunk = opts.chunk or 16
         overlap = window_context(window)
     else:
-        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision != "fp32",
+        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision in ("fp16", "bf16"),
                                             streamed=hasattr(model, "stream"))
         overlap = 0 if spec.name == "bicubic" else opts.overlap  # frame-by-frame: context would be wasted work
     tile = opts.tile or None
@@ -252,7 +279,6 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
                      "(cropped back)")
     runner = ModelRunner(model, device, precision=precision, tile=tile, tile_overlap=opts.tile_overlap,
                          multiple=multiple)
-    weights_path = winfo.path if winfo else None
     fingerprint = _fingerprint(opts, spec.name, weights_path, masker.id if masker else None, info, device, precision,
                                chunk, overlap, tile, frame_dir_out)
     job = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)

@@ -1,0 +1,63 @@
+"""int8 calibration of a weights file, kept as data beside it: ``<weights>.int8.json``.
+
+``--precision int8`` (seemup.pipeline.int8) needs each residual block's activation ranges, measured once
+on calibration footage for exactly these weights (``seemup weights calibrate``). The file names the
+sha256 of the weights it was measured on, so ranges never outlive the weights they describe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from seemup.data.train_files import atomic_write_bytes
+
+from .hashing import file_sha256
+
+FORMAT = "seemup-int8-ranges/1"
+
+
+@dataclass(frozen=True)
+class Int8Ranges:
+    """Per-block (input min, input max, hidden max) of one weights file, and how they were measured."""
+
+    weights_sha256: str
+    blocks: dict[str, tuple[float, float, float]]
+    calibration: str = ""  # the footage, in words
+    command: str = ""  # the command that wrote the file
+
+
+def ranges_path(weights: str | Path) -> Path:
+    """Where the int8 ranges of ``weights`` live: ``name.pth`` -> ``name.int8.json`` beside it."""
+    weights = Path(weights)
+    return weights.with_name(weights.stem + ".int8.json")
+
+
+def write_ranges(weights: str | Path, ranges: Int8Ranges, path: str | Path | None = None) -> Path:
+    """Write ``ranges`` (to :func:`ranges_path` unless ``path``) atomically; returns the file written."""
+    target = Path(path) if path is not None else ranges_path(weights)
+    doc = {"format": FORMAT, "weights_sha256": ranges.weights_sha256, "calibration": ranges.calibration,
+           "command": ranges.command, "blocks": {k: [round(float(v), 6) for v in r] for k, r in ranges.blocks.items()}}
+    atomic_write_bytes(target, (json.dumps(doc, indent=1) + "\n").encode())
+    return target
+
+
+def read_ranges(weights: str | Path, path: str | Path | None = None) -> tuple[Int8Ranges | None, str]:
+    """The int8 ranges calibrated for the file ``weights``, or None and why not (missing, unreadable,
+    or measured on other weights)."""
+    source = Path(path) if path is not None else ranges_path(weights)
+    if not source.is_file():
+        return None, f"no int8 calibration for {Path(weights).name} (make one with `seemup weights calibrate`)"
+    try:
+        doc = json.loads(source.read_text())
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"format {doc.get('format')!r}, expected {FORMAT!r}")
+        blocks = {str(k): (float(v[0]), float(v[1]), float(v[2])) for k, v in doc["blocks"].items()}
+        ranges = Int8Ranges(str(doc["weights_sha256"]), blocks, str(doc.get("calibration", "")),
+                            str(doc.get("command", "")))
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        return None, f"{source}: not a readable int8 calibration ({exc})"
+    if ranges.weights_sha256 != file_sha256(weights):
+        return None, f"{source.name} was calibrated for other weights than {Path(weights).name} (recalibrate)"
+    return ranges, ""

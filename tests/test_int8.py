@@ -1,0 +1,176 @@
+"""int8 residual blocks (--precision int8): numerics against fp32, calibration files, and the CLI paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from seemup.errors import UserError
+from seemup.models import create_model
+from seemup.models.blocks import ResidualBlockNoBN
+from seemup.pipeline import UpscaleOptions, resolve_precision, upscale_video
+from seemup.pipeline.int8 import (
+    Int8ResidualBlock,
+    Int8ResidualStack,
+    calibrate,
+    int8_unavailable,
+    prefer_int8,
+    residual_blocks,
+    to_int8,
+)
+from seemup.video import ffmpeg_exe, read_frames
+from seemup.weights.int8_ranges import Int8Ranges, ranges_path, read_ranges, write_ranges
+
+needs_int8 = pytest.mark.skipif(int8_unavailable() is not None, reason=str(int8_unavailable()))
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(-10 * torch.log10(((a - b) ** 2).mean()))
+
+
+def _trained_like_block(seed: int = 0) -> ResidualBlockNoBN:
+    """A block with weights of a trained network's size (the default init is scaled by 0.1)."""
+    torch.manual_seed(seed)
+    block = ResidualBlockNoBN(16).eval()
+    for conv in (block.conv1, block.conv2):
+        torch.nn.init.normal_(conv.weight, std=0.05)
+        torch.nn.init.normal_(conv.bias, std=0.05)
+    return block.to(memory_format=torch.channels_last)
+
+
+@needs_int8
+def test_int8_block_matches_fp32_to_quantization_noise_and_leaves_its_input() -> None:
+    block = _trained_like_block()
+    x = torch.randn(1, 16, 24, 40).contiguous(memory_format=torch.channels_last)
+    (ranges,) = calibrate(torch.nn.Sequential(block), [x]).values()
+    with torch.inference_mode():
+        ref = block(x.clone())
+        q = Int8ResidualBlock(block, ranges)
+        before = x.clone()
+        out = q(x)
+        assert torch.equal(x, before)  # the fused sum writes into a copy
+        delta_ref, delta_q = ref - x, out - x
+        # the residual branch (what int8 computes) within ~1% of its size; far from a wrong scale or zero point
+        assert _psnr(delta_q, delta_ref) - _psnr(delta_ref, torch.zeros_like(delta_ref)) > 30
+        # values beyond the calibrated input range saturate instead of wrapping around
+        big = x * 4
+        assert torch.isfinite(q(big)).all() and (q(big) - big).abs().max() < 10 * (ref - x).abs().max() + 1
+
+
+@needs_int8
+def test_calibrated_tiny_basicvsr_in_int8_tracks_fp32() -> None:
+    torch.manual_seed(0)
+    model = create_model("basicvsr-tiny").eval()
+    for _name, block in residual_blocks(model):  # weights of a trained size, so the blocks matter
+        for conv in (block.conv1, block.conv2):
+            torch.nn.init.normal_(conv.weight, std=0.05)
+    clip = torch.rand(1, 5, 3, 20, 28)
+    with torch.inference_mode():
+        ref = model(clip)
+        ranges = calibrate(model, [clip])
+        assert set(ranges) == {n for n, _ in residual_blocks(model)} and all(lo < 0 < hi for lo, hi, _ in
+                                                                             ranges.values())
+        q = to_int8(model, ranges)
+        assert not residual_blocks(q) and isinstance(q.backward_trunk.main[2], Int8ResidualStack)
+        out = q(clip)
+    assert out.shape == ref.shape and 35 < _psnr(out, ref) < 200  # close, but really quantized
+    with pytest.raises(ValueError, match="int8 ranges cover"):
+        to_int8(create_model("basicvsr-tiny").eval(), {"nope": (0.0, 1.0, 1.0)})
+
+
+def test_ranges_file_belongs_to_one_weights_file(tmp_path: Path) -> None:
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"weights one")
+    assert ranges_path(weights) == tmp_path / "w.int8.json"
+    got, why = read_ranges(weights)
+    assert got is None and "seemup weights calibrate" in why
+    from seemup.weights import file_sha256
+
+    written = write_ranges(weights, Int8Ranges(file_sha256(weights), {"a.0": (-1.0, 2.0, 3.0)}, "clips", "cmd"))
+    got, _ = read_ranges(weights)
+    assert written == ranges_path(weights) and got is not None and got.blocks == {"a.0": (-1.0, 2.0, 3.0)}
+    other = tmp_path / "x.pth"
+    other.write_bytes(b"weights two")
+    got, why = read_ranges(other, written)
+    assert got is None and "other weights" in why
+    written.write_text(json.dumps({"format": "something else"}))
+    got, why = read_ranges(weights)
+    assert got is None and "not a readable int8 calibration" in why
+
+
+def test_int8_precision_is_checked_before_any_work() -> None:
+    if int8_unavailable() is None:
+        assert resolve_precision(CPU, "int8") == "int8"
+    else:
+        with pytest.raises(UserError, match="--precision int8"):
+            resolve_precision(CPU, "int8")
+    with pytest.raises(UserError, match="int8 is for CPU"):
+        resolve_precision(torch.device("cuda"), "int8")
+
+
+@pytest.fixture(scope="module")
+def small_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("clip") / "c.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=48x32:r=25", "-frames:v", "6",
+                    "-c:v", "libx264", "-crf", "12", str(out)], check=True)
+    return out
+
+
+@needs_int8
+def test_calibrate_cli_then_upscale_in_int8(small_clip: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seemup.cli import app
+
+    torch.manual_seed(1)
+    weights = tmp_path / "tiny.pth"
+    torch.save({"params": create_model("basicvsr-tiny").state_dict()}, weights)
+    opts = dict(model="basicvsr-tiny", weights=str(weights), device="cpu", chunk=3, overlap=1, quiet=True)
+    # no calibration yet: auto stays in float, an explicit int8 is a clear error
+    assert not prefer_int8("auto", CPU, weights)
+    with pytest.raises(UserError, match="no int8 calibration for tiny.pth"):
+        upscale_video(small_clip, tmp_path / "a.mp4", UpscaleOptions(precision="int8", **opts))
+
+    result = CliRunner().invoke(app, ["weights", "calibrate", "--model", "basicvsr-tiny", "--weights", str(weights),
+                                      "--data", str(small_clip), "--frames", "4", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(ranges_path(weights))
+    doc = json.loads(ranges_path(weights).read_text())
+    assert len(doc["blocks"]) == 4 and "c.mp4 (4 frames, 12x8 LR)" in doc["calibration"]
+    assert doc["command"].startswith("seemup weights calibrate --model basicvsr-tiny --weights ")
+
+    assert prefer_int8("auto", CPU, weights) and not prefer_int8("bf16", CPU, weights)
+    auto = upscale_video(small_clip, tmp_path / "auto.mp4", UpscaleOptions(**opts))
+    fp32 = upscale_video(small_clip, tmp_path / "fp32.mp4", UpscaleOptions(precision="fp32", **opts))
+    assert auto.precision == "int8" and fp32.precision == "fp32"
+    with read_frames(tmp_path / "auto.mp4") as a, read_frames(tmp_path / "fp32.mp4") as b:
+        frames = list(zip(a, b, strict=True))
+    assert len(frames) == 6 and all(x.shape == (128, 192, 3) for x, _ in frames)
+    diff = np.mean([np.abs(x.astype(int) - y.astype(int)).mean() for x, y in frames])
+    assert diff < 3  # an untrained tiny net: int8 stays near fp32 (x264 noise included)
+
+    # weights changed after calibration: the ranges no longer apply
+    torch.save({"params": create_model("basicvsr-tiny").state_dict(), "meta": {"note": "retrained"}}, weights)
+    assert not prefer_int8("auto", CPU, weights)
+    with pytest.raises(UserError, match="calibrated for other weights"):
+        upscale_video(small_clip, tmp_path / "b.mp4", UpscaleOptions(precision="int8", **opts))
+
+
+def test_calibrate_cli_errors_are_one_line(small_clip: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seemup.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["weights", "calibrate", "--model", "basicvsr-tiny", "--data", str(small_clip)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code != 0 and "no weights file to calibrate" in err and len(err.strip().splitlines()) == 1
