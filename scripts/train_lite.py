@@ -154,6 +154,43 @@ def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
           f"fresh: {', '.join(fresh)}", flush=True)
 
 
+def fake_quantize_blocks(model: torch.nn.Module, ranges_file: Path) -> None:
+    """Make every residual block's convolutions compute as `--precision int8` will: inputs rounded to the
+    calibrated uint8 grid, weights to per-channel symmetric int8 (quantization-aware training). Hooks only:
+    the state dict keeps its keys, so checkpoints load as before."""
+    import json
+
+    from seemup.pipeline.int8 import QMAX, WMAX, residual_blocks
+
+    ranges = json.loads(ranges_file.read_text())["blocks"]
+
+    def input_hook(lo: float, hi: float):  # noqa: ANN202
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        scale = (hi - lo) / QMAX
+        zero = int(round(-lo / scale))
+        return lambda _m, args: (torch.fake_quantize_per_tensor_affine(args[0].float(), scale, zero, 0, QMAX),)
+
+    def quantized_weight_forward(conv: torch.nn.Conv2d):  # noqa: ANN202
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            w = conv.weight
+            scale = (w.detach().abs().amax(dim=(1, 2, 3)) / WMAX).clamp_min(1e-12).float()
+            wq = torch.fake_quantize_per_channel_affine(w.float(), scale, torch.zeros_like(scale, dtype=torch.int32),
+                                                        0, -WMAX, WMAX)
+            return conv._conv_forward(x, wq, conv.bias)
+        return forward
+
+    blocks = residual_blocks(model)
+    if set(ranges) != {name for name, _ in blocks}:
+        raise SystemExit(f"--qat {ranges_file}: its blocks do not match the model's")
+    for name, block in blocks:
+        lo, hi, h_hi = ranges[name]
+        block.conv1.register_forward_pre_hook(input_hook(lo, hi))
+        block.conv2.register_forward_pre_hook(input_hook(0.0, h_hi))
+        for conv in (block.conv1, block.conv2):
+            conv.forward = quantized_weight_forward(conv)
+    print(f"quantization-aware: {len(blocks)} blocks with the ranges of {ranges_file}", flush=True)
+
+
 def export(checkpoint: Path, target: Path, command: str) -> None:
     """Weights only (no optimizer state), in the seemup-weights/1 format that ``seemup.weights`` loads."""
     ck = torch.load(checkpoint, weights_only=False)
@@ -204,6 +241,9 @@ def main() -> None:
                     help="sampling share of each clip group (footage, and the name prefixes of --extra clips)")
     ap.add_argument("--val-clip", default=VAL_CLIP,
                     help="validation clip: a footage file, or the name of an --extra clip (then not trained on)")
+    ap.add_argument("--qat", type=Path, default=None,
+                    help="int8 ranges file (seemup weights calibrate) of the --init weights: train with the residual "
+                         "blocks' convolutions seeing int8-rounded inputs and weights (straight-through gradients)")
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CPUs with avx512_bf16/AMX train ~1.5x faster)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -273,6 +313,8 @@ def main() -> None:
         if args.keep_blocks:
             init_state = keep_blocks(init_state, [int(k) for k in args.keep_blocks.split(",")])
         grow_from(model, init_state)
+    if args.qat is not None:
+        fake_quantize_blocks(model, args.qat)
     if args.resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ck["params"])

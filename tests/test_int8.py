@@ -174,3 +174,22 @@ def test_calibrate_cli_errors_are_one_line(small_clip: Path, capsys: pytest.Capt
         main(["weights", "calibrate", "--model", "basicvsr-tiny", "--data", str(small_clip)])
     err = capsys.readouterr().err
     assert exit_info.value.code != 0 and "no weights file to calibrate" in err and len(err.strip().splitlines()) == 1
+
+
+def test_int8_is_refused_when_the_onednn_ops_misbehave(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from seemup.pipeline import int8
+
+    def broken(self: Int8ResidualBlock, acc: torch.Tensor) -> torch.Tensor:
+        return acc.add_(1.0)  # e.g. a changed op signature that silently computed something else
+
+    int8._self_test.cache_clear()
+    monkeypatch.setattr(Int8ResidualBlock, "accumulate", broken)
+    try:
+        assert "wrong results" in str(int8_unavailable())
+        with pytest.raises(UserError, match="--precision int8: .*wrong results"):
+            resolve_precision(CPU, "int8")
+        weights = tmp_path / "w.pth"
+        weights.write_bytes(b"x")
+        assert not prefer_int8("auto", CPU, weights)  # auto quietly stays in float
+    finally:
+        int8._self_test.cache_clear()

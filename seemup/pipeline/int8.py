@@ -16,6 +16,7 @@ scale (ReLU fused), conv2 adds its fp32 result onto a copy of ``x`` (sum fused).
 
 from __future__ import annotations
 
+import functools
 import platform
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -39,11 +40,28 @@ def int8_unavailable() -> str | None:
         return f"int8 needs an x86-64 CPU (this is {platform.machine()})"
     if not torch.backends.mkldnn.is_available():
         return "int8 needs PyTorch built with oneDNN (mkldnn)"
-    onednn = torch.ops.onednn
+    return _self_test()
+
+
+@functools.cache
+def _self_test() -> str | None:
+    """Run one small int8 block against its fp32 form: the oneDNN ops are internal to PyTorch (its compiler
+    lowers int8 models to them), so their presence and signatures are checked here, once, not trusted."""
+    gen = torch.Generator().manual_seed(0)
+    block = ResidualBlockNoBN(8).eval()
+    with torch.no_grad():
+        for conv in (block.conv1, block.conv2):
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen) * 0.1)
+    x = torch.randn(1, 8, 6, 7, generator=gen).contiguous(memory_format=torch.channels_last)
     try:
-        onednn.qconv_prepack, onednn.qconv2d_pointwise  # noqa: B018 - resolving the ops is the check
-    except (AttributeError, RuntimeError):
-        return f"int8 needs oneDNN's quantized convolution, which PyTorch {torch.__version__} does not have"
+        with torch.inference_mode():
+            ref = block(x.clone())
+            out = Int8ResidualBlock(block, (float(x.min()), float(x.max()), 4.0))(x)
+    except (AttributeError, RuntimeError, TypeError) as exc:
+        return f"PyTorch {torch.__version__} lacks oneDNN's int8 convolution as seemup calls it ({exc})".split("\n")[0]
+    err = float((out - ref).abs().max())
+    if not err < 0.05 * float((ref - x).abs().max()) + 1e-3:
+        return f"PyTorch {torch.__version__}'s oneDNN int8 convolution gave wrong results (max error {err:.3g})"
     return None
 
 
