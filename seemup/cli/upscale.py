@@ -19,7 +19,8 @@ _HELP = {
     "tile": "Spatial tile size in input pixels (0: whole frames; on CUDA an out-of-memory retries smaller).",
     "tile_overlap": "Overlap between tiles in input pixels (blended).",
     "device": "auto, cpu, cuda or cuda:N.",
-    "precision": "auto (fp16 autocast on CUDA, bf16 on CPUs with native bf16, else fp32), fp32, fp16 or bf16.",
+    "precision": "auto (fp16 autocast on CUDA; on CPU int8 residual blocks for calibrated weights such as "
+                 "basicvsr-lite's, else bf16 where native, else fp32), fp32, fp16, bf16 or int8 (CPU).",
     "fp32": "Full precision (same as --precision fp32).",
     "codec": "Video encoder (libx264/h264, libx265/hevc, libvpx-vp9, libsvtav1, ffv1, ...).",
     "crf": "Constant rate factor (quality; lower is better).",
