@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,20 @@ def test_calibrate_cli_then_upscale_in_int8(small_clip: Path, tmp_path: Path) ->
     assert len(frames) == 6 and all(x.shape == (128, 192, 3) for x, _ in frames)
     diff = np.mean([np.abs(x.astype(int) - y.astype(int)).mean() for x, y in frames])
     assert diff < 3  # an untrained tiny net: int8 stays near fp32 (x264 noise included)
+
+    # an interrupted int8 run does not resume over a recalibration (its output would change mid-video)
+    def stop(k: int) -> None:
+        if k == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        upscale_video(small_clip, tmp_path / "r.mp4", UpscaleOptions(**opts), on_chunk=stop)
+    time.sleep(0.01)
+    calibrated = json.loads(ranges_path(weights).read_text())
+    calibrated["blocks"] = {k: [v[0] * 2, v[1] * 2, v[2] * 2] for k, v in calibrated["blocks"].items()}
+    ranges_path(weights).write_text(json.dumps(calibrated))
+    with pytest.raises(UserError, match="int8_ranges"):
+        upscale_video(small_clip, tmp_path / "r.mp4", UpscaleOptions(**opts, resume=True))
 
     # weights changed after calibration: the ranges no longer apply
     torch.save({"params": create_model("basicvsr-tiny").state_dict(), "meta": {"note": "retrained"}}, weights)

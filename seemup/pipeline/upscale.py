@@ -19,6 +19,7 @@ from seemup.errors import UserError
 from seemup.models import ModelSpec, get_spec
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
+from seemup.weights.int8_ranges import ranges_path
 
 from .device import (
     autocast_dtype,
@@ -133,9 +134,20 @@ def _fingerprint(opts: UpscaleOptions, model_name: str, weights: Path | None, ma
         "model": model_name, "weights": str(weights) if weights else None,
         "weights_size": wstat.st_size if wstat else None, "mask_source": mask_id,
         "device": device.type, "precision": precision, "chunk": chunk, "overlap": overlap, "tile": tile,
+        # a recalibration between a stop and --resume would change int8 output mid-video
+        "int8_ranges": _file_stamp(ranges_path(weights)) if precision == "int8" and weights is not None else None,
         "tile_overlap": opts.tile_overlap, "output": "png" if frame_dir_out else "video",
         "codec": None if frame_dir_out else [opts.codec, opts.crf, opts.preset],
     }
+
+
+def _file_stamp(path: Path) -> list[int] | None:
+    """Size and modification time of ``path`` (None when it does not exist)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def _human_seconds(s: float) -> str:
@@ -234,7 +246,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     width, height = info.display_size if autorotate else (info.width, info.height)
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
-    if log and device.type == "cpu":  # before the weights load: the slow models are the ones to warn about
+    # before the weights load: the slow models are the ones to warn about (those with a known cost, not lite)
+    if log and device.type == "cpu" and spec.name != CPU_FAST_MODEL and spec.cpu_cost.get(precision):
         note = _cpu_estimate_note(spec, width, height, info.num_frames, precision,
                                   _fast_model_precision(requested, precision))
         if note:
