@@ -189,6 +189,10 @@ def test_calibrate_cli_errors_are_one_line(small_clip: Path, capsys: pytest.Capt
         main(["weights", "calibrate", "--model", "basicvsr-tiny", "--data", str(small_clip)])
     err = capsys.readouterr().err
     assert exit_info.value.code != 0 and "no weights file to calibrate" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["weights", "calibrate", "--model", "basicvsr-nope", "--data", str(small_clip)])
+    err = capsys.readouterr().err
+    assert err.strip().startswith("error:") and "basicvsr-nope" in err and len(err.strip().splitlines()) == 1
 
 
 def test_int8_is_refused_when_the_onednn_ops_misbehave(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -50,7 +50,10 @@ def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequenc
         raise UserError("calibration needs footage: give --data VIDEO at least once")
     if frames < 2:
         raise UserError("--frames must be at least 2")
-    spec = get_spec(model_name)
+    try:
+        spec = get_spec(model_name)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if spec.kind != "recurrent" or spec.uses_masks:
         raise UserError(f"{spec.name}: int8 calibration covers the recurrent models without SEEM masks")
     model, info = build_model(spec.name, weights)
@@ -74,4 +77,8 @@ def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequenc
     words = ", ".join(f"{Path(p).name} ({t} frames, {w}x{h} LR)" for p, (t, w, h) in zip(data, shapes, strict=True))
     ranges = Int8Ranges(file_sha256(info.path), blocks, f"{words}; HR = frames / {hr_downscale}, LR = MATLAB "
                         "bicubic x1/4", command)
-    return write_ranges(info.path, ranges, out)
+    try:
+        return write_ranges(info.path, ranges, out)
+    except OSError as exc:
+        raise UserError(f"cannot write the int8 calibration ({exc}); copy the weights somewhere writable and "
+                        "calibrate that copy with --weights") from None
