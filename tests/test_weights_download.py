@@ -154,6 +154,8 @@ def test_cli_download_verify_list(source, closed_port, user_dir, capsys):
     assert code == 0 and "verified" in out
     code, out, _ = _cli(["weights", "list"], capsys)
     assert code == 0 and "blob" in out and "basicvsr-reds4" in out
+    # the shipped lite weights come with their int8 calibration (the name may fold over lines)
+    assert any("basicvsr-lite" in line and "+ int8" in line for line in out.splitlines())
 
     code, _, err = _cli(["weights", "download", "offline", "-q"], capsys)
     assert code == 1 and err.startswith("error: cannot download offline") and "save it as" in err

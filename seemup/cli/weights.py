@@ -32,6 +32,15 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def _int8(path: Path | None) -> str:
+    """" + int8" when the file has a valid int8 calibration beside it (`seemup weights calibrate`)."""
+    from seemup.weights.int8_ranges import ranges_path, read_ranges
+
+    if path is None or not ranges_path(path).is_file():
+        return ""
+    return " + int8" if read_ranges(path)[0] is not None else " (stale int8 calibration)"
+
+
 def _table(rows) -> Table:
     table = Table(show_lines=False)
     for col in ("name", "model", "source", "size", "status"):
@@ -42,7 +51,7 @@ def _table(rows) -> Table:
         model = {"full": r.entry.model, "sam": f"sam {r.entry.model}", "component": f"{r.entry.model}.{r.entry.module}",
                  "adapter": f"{r.entry.model} (adapter)"}[r.entry.kind]
         table.add_row(r.entry.name, model, r.source, _size(r.size),
-                      f"[{style}]{_LABEL.get(r.status, r.status)}[/]")
+                      f"[{style}]{_LABEL.get(r.status, r.status)}[/]{_int8(r.path)}")
     return table
 
 
