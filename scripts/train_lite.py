@@ -160,20 +160,18 @@ def fake_quantize_blocks(model: torch.nn.Module, ranges_file: Path) -> None:
     the state dict keeps its keys, so checkpoints load as before."""
     import json
 
-    from seemup.pipeline.int8 import QMAX, WMAX, residual_blocks
+    from seemup.pipeline.int8 import QMAX, WMAX, activation_qparams, residual_blocks, weight_scales
 
     ranges = json.loads(ranges_file.read_text())["blocks"]
 
     def input_hook(lo: float, hi: float):  # noqa: ANN202
-        lo, hi = min(lo, 0.0), max(hi, 0.0)
-        scale = (hi - lo) / QMAX
-        zero = int(round(-lo / scale))
+        scale, zero = activation_qparams(lo, hi)
         return lambda _m, args: (torch.fake_quantize_per_tensor_affine(args[0].float(), scale, zero, 0, QMAX),)
 
     def quantized_weight_forward(conv: torch.nn.Conv2d):  # noqa: ANN202
         def forward(x: torch.Tensor) -> torch.Tensor:
             w = conv.weight
-            scale = (w.detach().abs().amax(dim=(1, 2, 3)) / WMAX).clamp_min(1e-12).float()
+            scale = weight_scales(w)
             wq = torch.fake_quantize_per_channel_affine(w.float(), scale, torch.zeros_like(scale, dtype=torch.int32),
                                                         0, -WMAX, WMAX)
             return conv._conv_forward(x, wq, conv.bias)

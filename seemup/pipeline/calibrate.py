@@ -17,6 +17,7 @@ import torch
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import area_downscale, crop_to_scale
 from seemup.errors import UserError
+from seemup.evaluation.inference import to_tensor
 from seemup.models import get_spec
 from seemup.video import read_frames
 
@@ -35,7 +36,7 @@ def calibration_clip(path: str | Path, frames: int, hr_downscale: int = 1) -> to
                 break
     if len(lr) < 2:
         raise UserError(f"{path}: calibration needs at least 2 frames, got {len(lr)}")
-    return torch.from_numpy(np.stack(lr)).permute(0, 3, 1, 2).float().div_(255.0).unsqueeze(0)
+    return to_tensor(np.stack(lr), torch.device("cpu"))
 
 
 def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequence[str | Path], *, frames: int = 30,

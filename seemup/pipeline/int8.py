@@ -67,11 +67,17 @@ def _self_test() -> str | None:
     return None
 
 
-def _scale(lo: float, hi: float) -> tuple[float, int]:
-    """uint8 scale and zero point covering [lo, hi] (widened to include 0, so that 0 is exact)."""
+def activation_qparams(lo: float, hi: float) -> tuple[float, int]:
+    """uint8 scale and zero point covering [lo, hi] (widened to include 0, so that 0 is exact); shared with
+    quantization-aware training (scripts/train_lite.py --qat), which must round exactly as inference does."""
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     scale = max(hi - lo, 1e-8) / QMAX
     return scale, int(round(-lo / scale))
+
+
+def weight_scales(weight: torch.Tensor) -> torch.Tensor:
+    """Symmetric int8 scale per output channel of a conv weight [out, in, kh, kw] (fp32)."""
+    return (weight.detach().float().abs().amax(dim=(1, 2, 3)) / WMAX).clamp_min(1e-12)
 
 
 class Int8Conv:
@@ -81,7 +87,7 @@ class Int8Conv:
         if conv.stride != (1, 1) or conv.dilation != (1, 1) or conv.groups != 1 or conv.padding_mode != "zeros":
             raise ValueError("Int8Conv: only plain stride-1 convolutions")
         w = conv.weight.detach().float().cpu()
-        self.w_scale = (w.abs().amax(dim=(1, 2, 3)) / WMAX).clamp_min(1e-12)
+        self.w_scale = weight_scales(w)
         w_q = torch.round(w / self.w_scale.view(-1, 1, 1, 1)).clamp_(-WMAX, WMAX).to(torch.int8)
         self.padding = list(conv.padding)
         self.packed = torch.ops.onednn.qconv_prepack(w_q, self.w_scale, x_scale, x_zero, [1, 1], self.padding,
@@ -103,8 +109,8 @@ class Int8ResidualBlock(nn.Module):
         super().__init__()
         lo, hi, h_hi = (float(v) for v in ranges)
         self.res_scale = block.res_scale
-        self.x_scale, self.x_zero = _scale(lo, hi)
-        self.h_scale, h_zero = _scale(0.0, h_hi)
+        self.x_scale, self.x_zero = activation_qparams(lo, hi)
+        self.h_scale, h_zero = activation_qparams(0.0, h_hi)
         self.conv1 = Int8Conv(block.conv1, self.x_scale, self.x_zero)
         self.conv2 = Int8Conv(block.conv2, self.h_scale, h_zero)
         self.ranges = (lo, hi, h_hi)
