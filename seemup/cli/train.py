@@ -34,6 +34,9 @@ EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of 
 FlowMulOpt = Annotated[float | None, Opt("--flow-lr-mul", help="SPyNet learning-rate multiplier (default 0.125).")]
 FixFlowOpt = Annotated[int | None, Opt("--fix-flow-iters", help="Keep SPyNet frozen this many iterations "
                                        "(default 5000 when it starts pretrained, else 0).")]
+PrecomputeOpt = Annotated[bool | None, Opt("--precompute-flows", help="Compute the frozen SPyNet's flows once per "
+                                            "clip and cut them out per crop instead of running SPyNet every step "
+                                            "(needs SPyNet frozen for the whole run).")]
 InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
                                         "name, e.g. basicvsr-reds4) before training.")]
 ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
@@ -104,7 +107,8 @@ def train(
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
-    init_spynet: InitFlowOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
+    precompute_flows: PrecomputeOpt = None, init_spynet: InitFlowOpt = None, grad_clip: ClipOpt = None,
+    amp: AmpOpt = None, seed: SeedOpt = None,
     workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
     val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
     log_every: LogOpt = None, masks: MasksOpt = None, sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None,
@@ -134,7 +138,8 @@ def finetune(
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
-    grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None, workers: WorkersOpt = None,
+    precompute_flows: PrecomputeOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
+    workers: WorkersOpt = None,
     save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
     val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
     sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None, teacher_weight: TeacherWOpt = None,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seemup.data.imresize import imresize_uint8
 from seemup.errors import UserError
 
 from .train_files import LazyMemmap, atomic_write_bytes, make_readable
@@ -161,6 +162,11 @@ class Clip:
     def crops(self, start: int, count: int, top: int, left: int, size: int) -> np.ndarray:
         """HR crops [count, size, size, 3] of frames start..start+count-1."""
         return np.stack([self.frame(i)[top:top + size, left:left + size] for i in range(start, start + count)])
+
+
+def lr_frame(clip: Clip, index: int) -> np.ndarray:
+    """The BI-degraded LR frame the model sees (MATLAB bicubic x1/4 of the full HR frame)."""
+    return imresize_uint8(clip.frame(index), 1 / SCALE)
 
 
 class FrameFolderClip(Clip):

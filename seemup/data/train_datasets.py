@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, Sampler
 from seemup.data.imresize import imresize_torch, imresize_uint8
 
 from .train_clips import SCALE, Clip
+from .train_flows import ClipFlows
 from .train_masks import ClipMasks
 
 
@@ -42,15 +43,30 @@ def augment(arr: np.ndarray, hflip: bool, vflip: bool, transpose: bool, h_axis: 
     return arr
 
 
+def augment_flows(flows: np.ndarray, hflip: bool, vflip: bool, transpose: bool) -> np.ndarray:
+    """Flows [..., 2, h, w] (x, y displacements in pixels) of a crop that ``augment`` flips / rotates: a
+    horizontal flip reverses the x displacements, a vertical one the y, and a transpose swaps x and y."""
+    out = augment(flows, hflip, vflip, transpose, h_axis=flows.ndim - 2).astype(np.float32)
+    if hflip:
+        out[..., 0, :, :] *= -1
+    if vflip:
+        out[..., 1, :, :] *= -1
+    if transpose:
+        out = out[..., ::-1, :, :]
+    return out
+
+
 class VideoTrainDataset(Dataset):
     """Index ``i`` = iteration ``i // batch``, slot ``i % batch``; yields uint8 tensors (cast on the device).
 
     Item: ``lr`` [T,3,p,p], ``hr`` [T,3,4p,4p] (or [3,4p,4p] for window models), ``masks`` [T,64,p,p] when
-    the clips come with masks.
+    the clips come with masks, ``flows`` [K,2,T-1,2,p,p] float32 when they come with precomputed flows of K
+    networks (index 1: 0 forward, 1 backward), transformed with the crop.
     """
 
     def __init__(self, clips: Sequence[Clip], spec: SampleSpec, batch_size: int, seed: int, rank: int = 0,
-                 masks: Sequence[ClipMasks] | None = None, make_lr: bool = True) -> None:
+                 masks: Sequence[ClipMasks] | None = None, make_lr: bool = True,
+                 flows: Sequence[Sequence[ClipFlows] | None] | None = None) -> None:
         usable = [i for i, c in enumerate(clips) if c.num_frames >= spec.num_frames
                   and c.height >= spec.patch * SCALE and c.width >= spec.patch * SCALE]
         if not usable:
@@ -58,6 +74,9 @@ class VideoTrainDataset(Dataset):
                              f"{spec.patch * SCALE} px")
         self.clips = [clips[i] for i in usable]
         self.masks = [masks[i] for i in usable] if masks is not None else None
+        self.flows = [flows[i] for i in usable] if flows is not None else None
+        if self.flows is not None and any(not f for f in self.flows):
+            raise ValueError("a usable clip has no precomputed flows")
         self.spec, self.batch_size, self.seed, self.rank = spec, batch_size, seed, rank
         self.make_lr = make_lr  # False: the trainer degrades on the GPU (same MATLAB resize, float64)
 
@@ -99,6 +118,9 @@ class VideoTrainDataset(Dataset):
         if self.masks is not None:
             m = self.masks[d["clip"]].crops(d["start"], n, d["top"], d["left"], p)  # [T,64,p,p]
             item["masks"] = torch.from_numpy(np.ascontiguousarray(augment(m, *flips, h_axis=2)))
+        if self.flows is not None:
+            f = np.stack([cf.crops(d["start"], n, d["top"], d["left"], p) for cf in self.flows[d["clip"]]])
+            item["flows"] = torch.from_numpy(np.ascontiguousarray(augment_flows(f, *flips)))
         return item
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+
+def source_tag(source_id: str) -> str:
+    """Short file-name tag of what made a cached array (a mask source's or a flow network's id)."""
+    return hashlib.sha256(source_id.encode()).hexdigest()[:12]
 
 
 def make_readable(path: str | Path) -> None:
@@ -33,14 +39,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 class LazyMemmap:
-    """A uint8 file opened as a read-only memmap on first use; pickles without the mapping.
+    """A raw array file (uint8 unless told) opened as a read-only memmap on first use; pickles without the mapping.
 
     DataLoader workers receive the object by pickling, so each process maps the file itself.
     """
 
-    def _init_memmap(self, raw: Path, shape: tuple[int, ...]) -> None:
+    def _init_memmap(self, raw: Path, shape: tuple[int, ...], dtype: type = np.uint8) -> None:
         self.raw = raw
         self._memmap_shape = shape
+        self._memmap_dtype = dtype
         self._array: np.ndarray | None = None
 
     def __getstate__(self) -> dict:
@@ -49,5 +56,5 @@ class LazyMemmap:
     @property
     def array(self) -> np.ndarray:
         if self._array is None:
-            self._array = np.memmap(self.raw, dtype=np.uint8, mode="r", shape=self._memmap_shape)
+            self._array = np.memmap(self.raw, dtype=self._memmap_dtype, mode="r", shape=self._memmap_shape)
         return self._array

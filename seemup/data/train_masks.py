@@ -8,7 +8,6 @@ whole frame's context, and the crop offsets are multiples of 4 so LR and mask cr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from seemup.data.imresize import imresize_uint8
 from seemup.models import NUM_MASKS
 
-from .train_clips import SCALE, Clip
-from .train_files import LazyMemmap, atomic_write_bytes, make_readable
+from .train_clips import SCALE, Clip, lr_frame
+from .train_files import LazyMemmap, atomic_write_bytes, make_readable, source_tag
 
 PACKED = NUM_MASKS // 8
 
@@ -40,15 +38,6 @@ class ClipMasks(LazyMemmap):
 
     def full(self, index: int) -> np.ndarray:
         return np.unpackbits(np.asarray(self.array[index]), axis=0, count=NUM_MASKS)
-
-
-def lr_frame(clip: Clip, index: int) -> np.ndarray:
-    """The BI-degraded LR frame the model sees (MATLAB bicubic x1/4 of the full HR frame)."""
-    return imresize_uint8(clip.frame(index), 1 / SCALE)
-
-
-def source_tag(source_id: str) -> str:
-    return hashlib.sha256(source_id.encode()).hexdigest()[:12]
 
 
 def prepare_clip_masks(clip: Clip, source, cache_dir: Path,  # noqa: ANN001 - a seemup.masks MaskSource

@@ -99,12 +99,17 @@ class BasicVSR(nn.Module):
         out = self.conv_last(out)
         return out + F.interpolate(lr_frame, scale_factor=4, mode="bilinear", align_corners=False)
 
-    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
-        """``lr`` [B,T,3,h,w] in [0,1] (T >= 2), ``masks`` [B,T,64,h,w] -> [B,T,3,4h,4w]."""
-        return stack_frames(list(self.stream(lr, masks)))
+    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None,
+                flows: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``lr`` [B,T,3,h,w] in [0,1] (T >= 2), ``masks`` [B,T,64,h,w] -> [B,T,3,4h,4w].
+
+        ``flows``: (forward, backward) as ``compute_flows`` returns them, when a frozen SPyNet's flows were
+        computed once beforehand (training with ``--precompute-flows``); SPyNet then does not run."""
+        return stack_frames(list(self.stream(lr, masks, flows=flows)))
 
     def stream(self, lr: torch.Tensor, masks: torch.Tensor | None = None, start: int = 0,
-               stop: int | None = None) -> Iterator[torch.Tensor]:
+               stop: int | None = None, flows: tuple[torch.Tensor, torch.Tensor] | None = None,
+               ) -> Iterator[torch.Tensor]:
         """The output frames ``start`` .. ``stop - 1`` of ``lr`` [B,T,3,h,w], one [B,3,4h,4w] at a time.
 
         The backward pass covers the whole clip before the first frame comes out; after that each frame is
@@ -120,7 +125,14 @@ class BasicVSR(nn.Module):
         stop = t if stop is None else stop
         if not 0 <= start <= stop <= t:
             raise ValueError(f"{type(self).__name__}: frames {start}..{stop} are not within a clip of {t}")
-        flows_forward, flows_backward = self.compute_flows(lr)
+        if flows is None:
+            flows_forward, flows_backward = self.compute_flows(lr)
+        else:
+            flows_forward, flows_backward = flows
+            want = (b, t - 1, 2, h, w)
+            if tuple(flows_forward.shape) != want or tuple(flows_backward.shape) != want:
+                raise ValueError(f"{type(self).__name__}: flows must be [B,T-1,2,h,w] = {list(want)}, got "
+                                 f"{list(flows_forward.shape)} and {list(flows_backward.shape)}")
         r_sam = None
         if self.seem is not None:
             r_sam = self.seem.f_r(lr.flatten(0, 1), masks.flatten(0, 1)).view(b, t, -1, h, w)

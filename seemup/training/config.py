@@ -53,6 +53,7 @@ class TrainConfig:
     eta_min: float = 1e-7
     flow_lr_mul: float = 0.125
     fix_flow_iters: int | None = None
+    precompute_flows: bool = False  # frozen SPyNet: flows computed once per clip, cut out per crop
     charbonnier_eps: float = 1e-12
     grad_clip: float = 0.0  # max global gradient norm; 0 = off
     amp: bool | None = None  # None: on when training on CUDA

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from seemup.data.train_clips import Clip, ClipRef, default_train_cache_dir, discover_clips, open_clip
+from seemup.data.train_flows import ClipFlows, FlowFn, prepare_clip_flows
 from seemup.data.train_masks import ClipMasks, prepare_clip_masks
 from seemup.errors import UserError
 from seemup.models import CheckpointError, create_model, get_spec, read_state_dict
@@ -169,6 +170,7 @@ class TrainData:
     masks: list[ClipMasks] | None
     mask_source: Any
     num_frames: int
+    flows: list[list[ClipFlows] | None] | None = None  # per clip: one set per flow network (None: clip too short)
 
 
 def find_clips(paths: list[str], exclude_eval: bool, held_out: str | None = None) -> tuple[list[ClipRef], list[str]]:
@@ -205,8 +207,10 @@ def make_mask_source(cfg: TrainConfig, device: torch.device):  # noqa: ANN201 - 
                        MaskCache())
 
 
-def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_source, console: Console) -> TrainData:  # noqa: ANN001
-    """Open this rank's clips (decoding videos into the cache) and compute their masks when a source is given."""
+def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_source, console: Console,  # noqa: ANN001
+                 flow_fns: list[tuple[str, FlowFn]] | None = None) -> TrainData:
+    """Open this rank's clips (decoding videos into the cache), compute their masks when a source is given and
+    their flows by each of ``flow_fns`` ((id, function) pairs) for ``--precompute-flows``."""
     mine = shard(refs, info)
     cache = cache_root(cfg)
     show = not cfg.quiet and info.is_main
@@ -222,4 +226,11 @@ def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_sou
         if mask_source is not None:
             task = progress.add_task(f"masks ({mask_source.id[:40]})", total=sum(c.num_frames for c in clips))
             masks = [prepare_clip_masks(c, mask_source, cache, lambda n: progress.advance(task, n)) for c in clips]
-    return TrainData(clips, masks, mask_source, cfg.num_frames or 0)
+        flows = None
+        if flow_fns:
+            used = [c.num_frames >= max(2, cfg.num_frames or 2) for c in clips]  # the dataset skips the others
+            frames = sum(c.num_frames for c, u in zip(clips, used, strict=True) if u)
+            task = progress.add_task("flows (frozen SPyNet)", total=len(flow_fns) * frames)
+            flows = [[prepare_clip_flows(c, fn, fid, cache, lambda n: progress.advance(task, n))
+                      for fid, fn in flow_fns] if u else None for c, u in zip(clips, used, strict=True)]
+    return TrainData(clips, masks, mask_source, cfg.num_frames or 0, flows)

@@ -29,6 +29,7 @@ from .checkpoint import export_weights, prune_states, save_state, set_rng_states
 from .config import TrainConfig, save_config_json
 from .distill import FeatureTap, check_feature_distillation, feature_loss, skip_upsampler
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
+from .flows import check_precompute_flows, flow_function, flow_id, has_compute_flows
 from .interrupt import StopRequest
 from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
@@ -144,11 +145,16 @@ class Trainer:
                 if cfg.teacher_weight == 0:
                     skip_upsampler(self.teacher)
 
-        self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console)
+        flow_fns = None
+        self.flow_slots: tuple[int, int | None] | None = None  # which precomputed set the student / teacher gets
+        if cfg.precompute_flows:
+            check_precompute_flows(self.model, cfg.freeze_backbone, cfg.fix_flow_iters, cfg.iters)
+            flow_fns, self.flow_slots = self._flow_functions()
+        self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console, flow_fns)
         try:
             self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
                                              cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks,
-                                             make_lr=self.device.type != "cuda")
+                                             make_lr=self.device.type != "cuda", flows=self.data.flows)
         except ValueError as exc:
             raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
         skipped = len(self.data.clips) - len(self.dataset.clips)
@@ -180,6 +186,30 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         self.notes = notes
 
+    def _flow_functions(self) -> tuple[list[tuple[str, Any]], tuple[int, int | None]]:
+        """One flow function per distinct frozen SPyNet (student, teacher); a teacher computing the same flows
+        as the student shares its set. Returns the (id, function) pairs and the student's and teacher's slots."""
+        nets = [self.model]
+        if self.teacher is not None and has_compute_flows(self.teacher):
+            nets.append(self.teacher)
+        ids: list[str] = []
+        fns: list[tuple[str, Any]] = []
+        slots = []
+        for net in nets:
+            fid = flow_id(net)
+            if fid not in ids:
+                ids.append(fid)
+                fns.append((fid, flow_function(net, self.device)))
+            slots.append(ids.index(fid))
+        return fns, (slots[0], slots[1] if len(slots) > 1 else None)
+
+    @staticmethod
+    def _flows_of(b: dict[str, torch.Tensor], slot: int | None) -> dict[str, Any]:
+        """``flows=`` for a network whose precomputed flows are set ``slot`` of the batch (none: it runs SPyNet)."""
+        if slot is None or "flows" not in b:
+            return {}
+        return {"flows": (b["flows"][:, slot, 0], b["flows"][:, slot, 1])}
+
     # -- one step ----------------------------------------------------------------------------------------------
     def _set_flow_frozen(self, frozen: bool) -> None:
         """Freeze / unfreeze SPyNet; DDP is rebuilt because it tracks the parameters that need gradients."""
@@ -198,11 +228,13 @@ class Trainer:
             self.student_tap.start()
             self.teacher_tap.start()
         with torch.autocast(self.device.type, enabled=self.amp):
-            out = self.net(b["lr"], masks if self.uses_masks else None)
+            student_slot, teacher_slot = self.flow_slots or (None, None)
+            out = self.net(b["lr"], masks if self.uses_masks else None, **self._flows_of(b, student_slot))
             loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
             if self.teacher is not None and (cfg.teacher_weight > 0 or cfg.feature_weight > 0):
                 with torch.no_grad():
-                    target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None)
+                    target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None,
+                                          **self._flows_of(b, teacher_slot))
                 if cfg.teacher_weight > 0:
                     loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
                 if self.student_tap is not None:
@@ -321,7 +353,10 @@ class Trainer:
                 + (", mixed precision" if self.amp else ""))
         if self.mask_source_id:
             c.print(f"masks: {self.mask_source_id}")
-        if cfg.fix_flow_iters and self.iteration < cfg.fix_flow_iters:
+        if self.flow_slots is not None:
+            sets = "student and teacher" if self.flow_slots[1] not in (None, self.flow_slots[0]) else "one set"
+            c.print(f"flows: precomputed once per clip by the frozen SPyNet ({sets}), cut out with each crop")
+        elif cfg.fix_flow_iters and self.iteration < cfg.fix_flow_iters:
             c.print(f"SPyNet frozen until iteration {cfg.fix_flow_iters}, then trained at lr x{cfg.flow_lr_mul}")
         c.print(f"run directory: {self.run_dir} (start at iteration {self.iteration} of {cfg.iters})")
 
