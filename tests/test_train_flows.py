@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from rich.console import Console
 from test_train import FOOTAGE, TINY, make_clips, params, run
 
 from seemup.data.train_clips import ClipRef, lr_frame, open_clip
@@ -17,7 +19,7 @@ from seemup.errors import UserError
 from seemup.models import create_model
 from seemup.models.basicvsr import BasicVSR
 from seemup.models.blocks import flow_warp
-from seemup.training import build_config
+from seemup.training import Trainer, build_config
 from seemup.training.checkpoint import export_weights
 from seemup.training.flows import flow_function, flow_id
 
@@ -143,6 +145,13 @@ def test_precompute_flows_needs_a_frozen_spynet(clips: Path, tmp_path: Path,
     with pytest.raises(UserError, match="frozen for the whole run"):  # extending past the freeze is refused
         run({"iters": 6}, resume=str(tmp_path / "r"))
     assert build_config({}, resume=str(tmp_path / "r"))[0].precompute_flows
+
+    for precompute, said in [(False, "--precompute-flows would compute"), (True, "flows: precomputed once per clip")]:
+        log = io.StringIO()
+        cfg, _, _ = build_config({**common, "precompute_flows": precompute, "fix_flow_iters": 9, "iters": 1,
+                                  "periods": [1], "quiet": False, "run_dir": str(tmp_path / f"h{precompute}")})
+        Trainer(cfg, console=Console(file=log, width=200)).run()
+        assert said in log.getvalue(), log.getvalue()
 
     from seemup.cli import main
 

@@ -356,6 +356,9 @@ class Trainer:
         if self.flow_slots is not None:
             sets = "student and teacher" if self.flow_slots[1] not in (None, self.flow_slots[0]) else "one set"
             c.print(f"flows: precomputed once per clip by the frozen SPyNet ({sets}), cut out with each crop")
+        elif has_compute_flows(self.model) and (cfg.freeze_backbone or cfg.fix_flow_iters >= cfg.iters):
+            c.print("SPyNet stays frozen for the whole run: --precompute-flows would compute its flows once per clip "
+                    "instead of at every step")
         elif cfg.fix_flow_iters and self.iteration < cfg.fix_flow_iters:
             c.print(f"SPyNet frozen until iteration {cfg.fix_flow_iters}, then trained at lr x{cfg.flow_lr_mul}")
         c.print(f"run directory: {self.run_dir} (start at iteration {self.iteration} of {cfg.iters})")
