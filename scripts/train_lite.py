@@ -26,6 +26,7 @@ from seemup.models import create_model
 from seemup.models.lite import has_hr_recurrence, with_hr_recurrence
 from seemup.training.checkpoint import atomic_torch_save, export_weights
 from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss, skip_upsampler
+from seemup.training.flows import flow_function
 from seemup.training.losses import charbonnier
 from seemup.weights import build_model
 
@@ -51,12 +52,9 @@ def clip_flows(model: torch.nn.Module, lr: np.ndarray, step: int = 16) -> tuple[
 
     Computed once on full frames: training crops then cut them out instead of re-running SPyNet
     on every crop (which costs more than the rest of the lite model)."""
-    fw, bw = [], []
-    for s in range(0, lr.shape[0] - 1, step):
-        f, b = model.compute_flows(to_tensor(lr[s:s + step + 1], torch.device("cpu")))
-        fw.append(f[0].half().numpy())
-        bw.append(b[0].half().numpy())
-    return np.concatenate(fw), np.concatenate(bw)
+    flows = flow_function(model, torch.device("cpu"))
+    fw, bw = zip(*(flows(lr[s:s + step + 1]) for s in range(0, lr.shape[0] - 1, step)), strict=True)
+    return np.concatenate(fw).astype(np.float16), np.concatenate(bw).astype(np.float16)
 
 
 def sample(groups: list[list], shares: np.ndarray, rng: np.random.Generator, batch: int, frames: int,

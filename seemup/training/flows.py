@@ -14,6 +14,7 @@ from torch import nn
 
 from seemup.data.train_flows import FlowFn
 from seemup.errors import UserError
+from seemup.evaluation.inference import to_tensor
 
 
 def has_compute_flows(model: nn.Module) -> bool:
@@ -39,11 +40,15 @@ def flow_function(model: nn.Module, device: torch.device) -> FlowFn:
 
     @torch.inference_mode()
     def compute(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lr = torch.from_numpy(np.ascontiguousarray(frames)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
-        fw, bw = model.compute_flows(lr.unsqueeze(0))
+        fw, bw = model.compute_flows(to_tensor(frames, device))
         return fw[0].float().cpu().numpy(), bw[0].float().cpu().numpy()
 
     return compute
+
+
+def spynet_frozen_throughout(freeze_backbone: bool, fix_flow_iters: int, iters: int) -> bool:
+    """Whether SPyNet cannot change during the run: the backbone is frozen, or the flow freeze outlasts it."""
+    return freeze_backbone or fix_flow_iters >= iters
 
 
 def check_precompute_flows(model: nn.Module, freeze_backbone: bool, fix_flow_iters: int, iters: int) -> None:
@@ -51,6 +56,6 @@ def check_precompute_flows(model: nn.Module, freeze_backbone: bool, fix_flow_ite
     if not has_compute_flows(model):
         raise UserError(f"--precompute-flows: {type(model).__name__} has no flow network (only the BasicVSR "
                         "family estimates flows)")
-    if not freeze_backbone and fix_flow_iters < iters:
+    if not spynet_frozen_throughout(freeze_backbone, fix_flow_iters, iters):
         raise UserError(f"--precompute-flows needs SPyNet frozen for the whole run, but it trains from iteration "
                         f"{fix_flow_iters} of {iters}: pass --fix-flow-iters {iters} or more (or --freeze-backbone)")

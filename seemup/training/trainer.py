@@ -22,6 +22,7 @@ from seemup.data.train_datasets import (
     degrade_on_device,
     worker_init,
 )
+from seemup.data.train_flows import FlowFn
 from seemup.errors import UserError
 from seemup.models import create_model, get_spec
 
@@ -29,7 +30,7 @@ from .checkpoint import export_weights, prune_states, save_state, set_rng_states
 from .config import TrainConfig, save_config_json
 from .distill import FeatureTap, check_feature_distillation, feature_loss, skip_upsampler
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
-from .flows import check_precompute_flows, flow_function, flow_id, has_compute_flows
+from .flows import check_precompute_flows, flow_function, flow_id, has_compute_flows, spynet_frozen_throughout
 from .interrupt import StopRequest
 from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
@@ -186,22 +187,20 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         self.notes = notes
 
-    def _flow_functions(self) -> tuple[list[tuple[str, Any]], tuple[int, int | None]]:
+    def _flow_functions(self) -> tuple[list[tuple[str, FlowFn]], tuple[int, int | None]]:
         """One flow function per distinct frozen SPyNet (student, teacher); a teacher computing the same flows
         as the student shares its set. Returns the (id, function) pairs and the student's and teacher's slots."""
         nets = [self.model]
         if self.teacher is not None and has_compute_flows(self.teacher):
             nets.append(self.teacher)
-        ids: list[str] = []
-        fns: list[tuple[str, Any]] = []
+        fns: dict[str, FlowFn] = {}
         slots = []
         for net in nets:
             fid = flow_id(net)
-            if fid not in ids:
-                ids.append(fid)
-                fns.append((fid, flow_function(net, self.device)))
-            slots.append(ids.index(fid))
-        return fns, (slots[0], slots[1] if len(slots) > 1 else None)
+            if fid not in fns:
+                fns[fid] = flow_function(net, self.device)
+            slots.append(list(fns).index(fid))
+        return list(fns.items()), (slots[0], slots[1] if len(slots) > 1 else None)
 
     @staticmethod
     def _flows_of(b: dict[str, torch.Tensor], slot: int | None) -> dict[str, Any]:
@@ -356,7 +355,8 @@ class Trainer:
         if self.flow_slots is not None:
             sets = "student and teacher" if self.flow_slots[1] not in (None, self.flow_slots[0]) else "one set"
             c.print(f"flows: precomputed once per clip by the frozen SPyNet ({sets}), cut out with each crop")
-        elif has_compute_flows(self.model) and (cfg.freeze_backbone or cfg.fix_flow_iters >= cfg.iters):
+        elif has_compute_flows(self.model) and spynet_frozen_throughout(cfg.freeze_backbone, cfg.fix_flow_iters,
+                                                                        cfg.iters):
             c.print("SPyNet stays frozen for the whole run: --precompute-flows would compute its flows once per clip "
                     "instead of at every step")
         elif cfg.fix_flow_iters and self.iteration < cfg.fix_flow_iters:
