@@ -153,38 +153,18 @@ def init_from_teacher(model: torch.nn.Module, teacher: torch.nn.Module) -> None:
 
 
 def fake_quantize_blocks(model: torch.nn.Module, ranges_file: Path) -> None:
-    """Make every residual block's convolutions compute as `--precision int8` will: inputs rounded to the
-    calibrated uint8 grid, weights to per-channel symmetric int8 (quantization-aware training). Hooks only:
-    the state dict keeps its keys, so checkpoints load as before."""
+    """Make every residual block's convolutions compute as `--precision int8` will (seemup.training.qat,
+    which `seemup train --qat` uses too); the state dict keeps its keys, so checkpoints load as before."""
     import json
 
-    from seemup.pipeline.int8 import QMAX, WMAX, activation_qparams, residual_blocks, weight_scales
+    from seemup.training.qat import fake_quantize_blocks as fake_quantize
 
     ranges = json.loads(ranges_file.read_text())["blocks"]
-
-    def input_hook(lo: float, hi: float):  # noqa: ANN202
-        scale, zero = activation_qparams(lo, hi)
-        return lambda _m, args: (torch.fake_quantize_per_tensor_affine(args[0].float(), scale, zero, 0, QMAX),)
-
-    def quantized_weight_forward(conv: torch.nn.Conv2d):  # noqa: ANN202
-        def forward(x: torch.Tensor) -> torch.Tensor:
-            w = conv.weight
-            scale = weight_scales(w)
-            wq = torch.fake_quantize_per_channel_affine(w.float(), scale, torch.zeros_like(scale, dtype=torch.int32),
-                                                        0, -WMAX, WMAX)
-            return conv._conv_forward(x, wq, conv.bias)
-        return forward
-
-    blocks = residual_blocks(model)
-    if set(ranges) != {name for name, _ in blocks}:
-        raise SystemExit(f"--qat {ranges_file}: its blocks do not match the model's")
-    for name, block in blocks:
-        lo, hi, h_hi = ranges[name]
-        block.conv1.register_forward_pre_hook(input_hook(lo, hi))
-        block.conv2.register_forward_pre_hook(input_hook(0.0, h_hi))
-        for conv in (block.conv1, block.conv2):
-            conv.forward = quantized_weight_forward(conv)
-    print(f"quantization-aware: {len(blocks)} blocks with the ranges of {ranges_file}", flush=True)
+    try:
+        count = fake_quantize(model, ranges)
+    except ValueError as exc:
+        raise SystemExit(f"--qat {ranges_file}: {exc}") from None
+    print(f"quantization-aware: {count} blocks with the ranges of {ranges_file}", flush=True)
 
 
 def export(checkpoint: Path, target: Path, command: str) -> None:

@@ -37,6 +37,9 @@ FixFlowOpt = Annotated[int | None, Opt("--fix-flow-iters", help="Keep SPyNet fro
 PrecomputeOpt = Annotated[bool | None, Opt("--precompute-flows", help="Compute the frozen SPyNet's flows once per "
                                             "clip and cut them out per crop instead of running SPyNet every step "
                                             "(needs SPyNet frozen for the whole run).")]
+QatOpt = Annotated[bool | None, Opt("--qat", help="Quantization-aware: the residual blocks train on the int8 grids "
+                                   "of the starting weights' calibration (`seemup weights calibrate`), so that "
+                                   "`--precision int8` costs nothing; calibrate the result again afterwards.")]
 InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
                                         "name, e.g. basicvsr-reds4) before training.")]
 ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
@@ -97,6 +100,9 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
         out.print(f"weights: {result.weights}")
         if result.adapter is not None:
             out.print(f"SEEM adapter (on top of {cfg.weights}): {result.adapter}")
+        if cfg.qat:
+            out.print(f"for --precision int8, calibrate them: seemup weights calibrate --model {cfg.model} "
+                      f"--weights {result.weights} --data CLIP (footage like the training data)")
 
 
 @app.command()
@@ -107,8 +113,8 @@ def train(
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
-    precompute_flows: PrecomputeOpt = None, init_spynet: InitFlowOpt = None, grad_clip: ClipOpt = None,
-    amp: AmpOpt = None, seed: SeedOpt = None,
+    precompute_flows: PrecomputeOpt = None, init_spynet: InitFlowOpt = None, qat: QatOpt = None,
+    grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
     workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
     val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
     log_every: LogOpt = None, masks: MasksOpt = None, sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None,
@@ -138,8 +144,8 @@ def finetune(
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
-    precompute_flows: PrecomputeOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
-    workers: WorkersOpt = None,
+    precompute_flows: PrecomputeOpt = None, qat: QatOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None,
+    seed: SeedOpt = None, workers: WorkersOpt = None,
     save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
     val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
     sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None, teacher_weight: TeacherWOpt = None,

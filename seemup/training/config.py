@@ -54,6 +54,7 @@ class TrainConfig:
     flow_lr_mul: float = 0.125
     fix_flow_iters: int | None = None
     precompute_flows: bool = False  # frozen SPyNet: flows computed once per clip, cut out per crop
+    qat: bool = False  # residual blocks trained on the int8 grids of the starting weights' calibration
     charbonnier_eps: float = 1e-12
     grad_clip: float = 0.0  # max global gradient norm; 0 = off
     amp: bool | None = None  # None: on when training on CUDA
@@ -182,6 +183,9 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
         raise UserError("--feature-weight must be >= 0")
     if (out.feature_weight > 0 or out.init_from_teacher) and not out.teacher:
         raise UserError("--feature-weight and --init-from-teacher need a teacher (--teacher NAME:WEIGHTS)")
+    if out.qat and out.weights is None and out.mode == "train":
+        raise UserError("--qat needs starting weights with an int8 calibration: --weights W "
+                        "(calibrated by `seemup weights calibrate --weights W`)")
     if out.init_from_teacher and out.weights is not None:
         raise UserError("--init-from-teacher and --weights both give the starting weights: choose one")
     return out

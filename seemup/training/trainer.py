@@ -35,6 +35,7 @@ from .interrupt import StopRequest
 from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
 from .progress import TrainLog, TrainProgress
+from .qat import calibrated_ranges, fake_quantize_blocks
 from .scheduler import CosineAnnealingRestartLR
 from .setup import (
     build_teacher,
@@ -45,6 +46,7 @@ from .setup import (
     init_model,
     make_mask_source,
     prepare_data,
+    weights_file,
 )
 from .validate import Validator
 
@@ -121,6 +123,7 @@ class Trainer:
         else:  # the saved weights replace any initialisation; the saved config already has its defaults filled
             model, notes = create_model(cfg.model), []
             model.load_state_dict(state["model"])
+        self.qat_ranges = self._quantization_aware(model, cfg, state, notes) if cfg.qat else None
         refs, data_notes = find_clips(cfg.data, cfg.exclude_eval_clips, cfg.val_data)
         notes.extend(data_notes)
         if cfg.num_frames is None:
@@ -186,6 +189,28 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.notes = notes
+
+    @staticmethod
+    def _quantization_aware(model: nn.Module, cfg: TrainConfig, state: dict[str, Any] | None,
+                            notes: list[str]) -> dict[str, Any]:
+        """``--qat``: fake-quantize the model's residual blocks with the starting weights' int8 ranges (kept in
+        every training state, so a resumed run rounds exactly as before); returns the ranges."""
+        if state is not None:
+            ranges = state.get("extra", {}).get("qat_ranges")
+            if not ranges:
+                raise UserError("--qat: this training state holds no int8 ranges")
+            source = "the run's starting weights"
+        elif cfg.weights is None:
+            raise UserError("--qat needs starting weights with an int8 calibration (--weights W)")
+        else:
+            path = weights_file(cfg.weights)
+            ranges, source = calibrated_ranges(path), f"{path.stem}.int8.json"
+        try:
+            count = fake_quantize_blocks(model, ranges)
+        except ValueError as exc:
+            raise UserError(f"--qat: {exc}") from None
+        notes.append(f"quantization-aware: {count} residual blocks on the int8 grids of {source}")
+        return ranges
 
     def _flow_functions(self) -> tuple[list[tuple[str, FlowFn]], tuple[int, int | None]]:
         """One flow function per distinct frozen SPyNet (student, teacher); a teacher computing the same flows
@@ -260,7 +285,8 @@ class Trainer:
         cfg_dict = self.cfg.to_dict()
         save_state(state_path(self.run_dir, self.iteration), model=self.model, optimizer=self.optimizer,
                    scheduler=self.scheduler, scaler=self.scaler if self.amp else None, iteration=self.iteration,
-                   config=cfg_dict, mask_source_id=self.mask_source_id)
+                   config=cfg_dict, mask_source_id=self.mask_source_id,
+                   extra={"qat_ranges": self.qat_ranges} if self.qat_ranges else None)
         out = weights_path(self.run_dir, self.iteration)
         export_weights(out, self.model, model_name=self.cfg.model, mask_source_id=self.mask_source_id,
                        config=cfg_dict, iteration=self.iteration)
