@@ -16,11 +16,13 @@ from seemup.models import create_model
 from seemup.models.blocks import ResidualBlockNoBN
 from seemup.pipeline import UpscaleOptions, resolve_precision, upscale_video
 from seemup.pipeline.int8 import (
+    QMAX,
     Int8ResidualBlock,
     Int8ResidualStack,
     calibrate,
     int8_unavailable,
     prefer_int8,
+    quantize_uint8,
     residual_blocks,
     to_int8,
 )
@@ -48,6 +50,18 @@ def _trained_like_block(seed: int = 0) -> ResidualBlockNoBN:
         torch.nn.init.normal_(conv.weight, std=0.05)
         torch.nn.init.normal_(conv.bias, std=0.05)
     return block.to(memory_format=torch.channels_last)
+
+
+def test_quantize_uint8_rounds_half_to_even_and_saturates() -> None:
+    scale, zero = 0.25, 100  # x / scale is exact, so ties are real ties
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(-1200, 1200, (1, 8, 6, 10), generator=g).float() / 8
+    x = x.contiguous(memory_format=torch.channels_last)
+    want = torch.clamp(torch.round(x / scale) + zero, 0, QMAX).to(torch.uint8)  # torch.round: half to even
+    got = quantize_uint8(x, scale, zero)
+    assert got.dtype == torch.uint8 and not got.is_quantized and got.stride() == x.stride()
+    assert torch.equal(got, want)
+    assert bool(((x / scale) % 1 == 0.5).any()) and bool((got == 0).any()) and bool((got == QMAX).any())
 
 
 @needs_int8
