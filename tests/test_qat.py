@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from rich.console import Console
-from test_train import FOOTAGE, TINY, make_clips, params, run
+from train_helpers import FOOTAGE, TINY, params, run
 
 from seemup.errors import UserError
 from seemup.models import create_model
@@ -62,14 +62,10 @@ def test_fake_quantized_blocks_compute_as_the_int8_inference() -> None:
 
 
 @pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
-def test_quantization_aware_training_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("isolated_caches")
+def test_quantization_aware_training_run(clips: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A --qat run starts from calibrated weights, keeps their ranges in its states (a resumed run rounds as
     before, even when the file beside the weights changed), and trains other weights than a plain run."""
-    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    torch.set_num_threads(1)
-    clips = make_clips(tmp_path / "clips")
     model = _trained_like_tiny(1)
     start = tmp_path / "start.pth"
     export_weights(start, model, model_name="basicvsr-tiny", mask_source_id=None, config={}, iteration=0)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from damaged import damaged_h264
+from train_helpers import FOOTAGE, TINY, needs_footage, params, run
 
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import discover_clips, open_clip, prepare_video_clip
@@ -18,61 +19,12 @@ from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment
 from seemup.data.train_masks import prepare_clip_masks
 from seemup.errors import UserError
 from seemup.models import create_model, load_weights
-from seemup.training import build_config, charbonnier, train
+from seemup.training import build_config, charbonnier
 from seemup.training.checkpoint import export_weights
 from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss
 from seemup.training.scheduler import CosineAnnealingRestartLR
 
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
-needs_footage = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
-
-# Small enough for 2 busy CPU cores: HR clips of 96x128, LR patches of 16 px, 2-frame samples, batch 1.
-TINY = dict(iters=4, periods=[4], batch_size=1, num_frames=2, patch_size=16, workers=0, save_every=2, log_every=1,
-            quiet=True, seed=7, lr=1e-3)
-
-
-def make_clips(root: Path, names: tuple[str, ...] = ("01_dog.mp4", "bedroom.mp4"), frames: int = 6,
-               size: tuple[int, int] = (96, 128)) -> Path:
-    """Frame folders cut from the real footage: area-downscaled by 2, centre crop of ``size`` (h, w)."""
-    import cv2
-
-    from seemup.video import read_frames
-    from seemup.video.frame_dir import write_image_rgb
-
-    for name in names:
-        out = root / Path(name).stem
-        out.mkdir(parents=True, exist_ok=True)
-        with read_frames(FOOTAGE / name) as reader:
-            for i, frame in enumerate(reader):
-                if i >= frames:
-                    break
-                f = cv2.resize(frame, (frame.shape[1] // 2, frame.shape[0] // 2), interpolation=cv2.INTER_AREA)
-                y, x = (f.shape[0] - size[0]) // 2, (f.shape[1] - size[1]) // 2
-                write_image_rgb(out / f"{i:04d}.png", np.ascontiguousarray(f[y:y + size[0], x:x + size[1]]))
-    return root
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not FOOTAGE.is_dir():
-        pytest.skip("shared footage not available")
-    torch.set_num_threads(1)
-    return make_clips(tmp_path_factory.mktemp("clips"))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-
-
-def run(options: dict, resume: str | None = None):  # noqa: ANN201
-    cfg, state, _ = build_config(options, resume=resume)
-    return train(cfg, state)
-
-
-def params(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)["params"]
+pytestmark = pytest.mark.usefixtures("isolated_caches")
 
 
 # -- recipe pieces ------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
-from test_train import FOOTAGE, TINY, make_clips
+from train_helpers import FOOTAGE, TINY, make_clips
 
 pytestmark = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
 

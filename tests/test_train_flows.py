@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from rich.console import Console
-from test_train import FOOTAGE, TINY, make_clips, params, run
+from train_helpers import FOOTAGE, TINY, params, run
 
 from seemup.data.train_clips import ClipRef, lr_frame, open_clip
 from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment, augment_flows
@@ -23,19 +23,9 @@ from seemup.training import Trainer, build_config
 from seemup.training.checkpoint import export_weights
 from seemup.training.flows import flow_function, flow_id
 
-pytestmark = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
+pytestmark = [pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available"),
+              pytest.mark.usefixtures("isolated_caches")]
 
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.set_num_threads(1)
-    return make_clips(tmp_path_factory.mktemp("clips"))
-
-
-@pytest.fixture(autouse=True)
-def _caches_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
 
 def test_transformed_flows_warp_like_the_transformed_frames() -> None:
     """Warping then flipping/rotating equals flipping/rotating the frame and its flow, then warping."""

@@ -1,0 +1,25 @@
+"""Fixtures shared by the training tests (tests/test_train*.py, tests/test_qat.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from train_helpers import FOOTAGE, make_clips
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny frame-folder clips cut from the real footage, once per test module."""
+    if not FOOTAGE.is_dir():
+        pytest.skip("shared footage not available")
+    torch.set_num_threads(1)
+    return make_clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture
+def isolated_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mask, clip and weight caches inside the test's own tmp dir, never the user's."""
+    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
