@@ -27,7 +27,8 @@ class ModelSpec:
     # per precision: convolutions dominate, so this factor times the reference convolution's time on a CPU
     # predicts the run there (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads,
     # SEEM without its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor
-    # is higher. int8 (residual blocks in int8, the rest bf16) is counted in bf16 reference convolutions.
+    # is higher. int8 (residual blocks in int8, the rest bf16) is counted in bf16 reference convolutions
+    # (basicvsr-lite: 37 since the one-pass input quantization of session 14).
     cpu_cost: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -61,7 +62,7 @@ _both("edvr-l", EDVR, {"num_feat": 128, "num_frame": 7, "num_extract_block": 5, 
       "window", "EDVR-L (128 feat, 7 frames, TSA)", {"fp32": 2195, "bf16": 2942}, {"fp32": 2334, "bf16": 3294})
 _both("basicvsr-lite", BasicVSRLite, {"num_feat": 64, "num_block": 8, "flow_width": 1.0, "flow_scale": 0.5},
       "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)",
-      {"fp32": 50, "bf16": 49, "int8": 38})
+      {"fp32": 50, "bf16": 49, "int8": 37})
 _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
 
