@@ -97,7 +97,8 @@ class BasicVSR(nn.Module):
         out = self.lrelu(self.pixel_shuffle(self.upconv2(out)))
         out = self.lrelu(self.conv_hr(out))
         out = self.conv_last(out)
-        return out + F.interpolate(lr_frame, scale_factor=4, mode="bilinear", align_corners=False)
+        # contiguous(): the same values as from a channels-last frame, ~3x faster on CPU
+        return out + F.interpolate(lr_frame.contiguous(), scale_factor=4, mode="bilinear", align_corners=False)
 
     def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None,
                 flows: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
