@@ -52,9 +52,8 @@ def fake_quantize_blocks(model: nn.Module, ranges: Mapping[str, BlockRange]) -> 
         raise ValueError(f"the int8 ranges cover {len(ranges)} blocks, the model has {len(names)}")
     for name, block in blocks:
         lo, hi, hidden_hi = ranges[name]
-        if not isinstance(block.conv1, FakeQuantConv2d):
-            block.conv1 = FakeQuantConv2d(block.conv1, lo, hi)
-            block.conv2 = FakeQuantConv2d(block.conv2, 0.0, hidden_hi)
+        block.conv1 = FakeQuantConv2d(block.conv1, lo, hi)  # on a FakeQuantConv2d: new grids, same parameters
+        block.conv2 = FakeQuantConv2d(block.conv2, 0.0, hidden_hi)
     return len(blocks)
 
 

@@ -200,9 +200,7 @@ class Trainer:
             if not ranges:
                 raise UserError("--qat: this training state holds no int8 ranges")
             source = "the run's starting weights"
-        elif cfg.weights is None:
-            raise UserError("--qat needs starting weights with an int8 calibration (--weights W)")
-        else:
+        else:  # resolve_config refuses --qat without starting weights; finetune always has them
             path = weights_file(cfg.weights)
             ranges, source = calibrated_ranges(path), f"{path.stem}.int8.json"
         try:
