@@ -1,8 +1,9 @@
 """sha256 of weight files, checked against the manifest, with a cache of digests already computed.
 
-Hashing a 2.5 GB SAM checkpoint on every run would cost seconds, so a digest is remembered (keyed by
-absolute path, size and modification time) in ``.sha256-cache.json`` in the user weights directory;
-a file that changes gets hashed again.
+Hashing a 2.5 GB SAM checkpoint on every load would cost seconds, so a digest is remembered in
+``.sha256-cache.json`` in the user weights directory. It speeds up loading only: the key holds what a
+changed file cannot keep (size, mtime_ns, inode, device and ctime_ns; ``os.utime`` can restore mtime, but
+setting it moves ctime to now). ``seemup weights verify`` and ``list --verify`` never read it: they hash.
 """
 
 from __future__ import annotations
@@ -55,16 +56,19 @@ def _read_stamps() -> dict[str, dict]:
     return data if isinstance(data, dict) else {}
 
 
-def _key(path: Path) -> tuple[str, int, int]:
+def _key(path: Path) -> tuple[str, dict[str, int]]:
+    """The cache key of ``path``: its absolute path and the stat fields that any rewrite changes."""
     st = path.stat()
-    return str(path.resolve()), st.st_size, st.st_mtime_ns
+    stat = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino, "dev": st.st_dev,
+            "ctime_ns": st.st_ctime_ns}
+    return str(path.resolve()), stat
 
 
 def cached_sha256(path: Path) -> str | None:
-    """The digest remembered for ``path`` if the file is unchanged since it was hashed."""
-    key, size, mtime = _key(path)
+    """The digest remembered for ``path`` if none of its stat fields changed since it was hashed."""
+    key, stat = _key(path)
     stamp = _read_stamps().get(key)
-    if isinstance(stamp, dict) and stamp.get("size") == size and stamp.get("mtime_ns") == mtime:
+    if isinstance(stamp, dict) and all(stamp.get(k) == v for k, v in stat.items()):
         digest = stamp.get("sha256")
         return digest if isinstance(digest, str) else None
     return None
@@ -72,9 +76,9 @@ def cached_sha256(path: Path) -> str | None:
 
 def remember_sha256(path: Path, digest: str) -> None:
     """Store ``digest`` for ``path`` (atomically; failure to write only costs a later re-hash)."""
-    key, size, mtime = _key(path)
+    key, stat = _key(path)
     stamps = _read_stamps()
-    stamps[key] = {"size": size, "mtime_ns": mtime, "sha256": digest}
+    stamps[key] = {**stat, "sha256": digest}
     target = _stamps_path()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -90,10 +94,13 @@ def remember_sha256(path: Path, digest: str) -> None:
         warnings.warn(f"cannot record the file hash in {target}: {exc}", stacklevel=2)
 
 
-def file_sha256(path: str | Path, on_bytes: Callable[[int], None] | None = None) -> str:
-    """sha256 of ``path``, from the hash cache when the file is unchanged (else computed, then cached)."""
+def file_sha256(path: str | Path, on_bytes: Callable[[int], None] | None = None, *, fresh: bool = False) -> str:
+    """sha256 of ``path``, from the hash cache when the file is unchanged (else computed, then cached).
+
+    ``fresh``: always hash (what verification does), and refresh the cache with the result.
+    """
     path = Path(path)
-    digest = cached_sha256(path)
+    digest = None if fresh else cached_sha256(path)
     if digest is None:
         digest = sha256_file(path, on_bytes)
         remember_sha256(path, digest)
@@ -112,9 +119,13 @@ class HashCheck:
         return self.status != "mismatch"
 
 
-def check_file(entry: WeightSet, path: Path, on_bytes: Callable[[int], None] | None = None) -> HashCheck:
-    """Hash ``path`` and compare it with ``entry``'s recorded sha256 (or sha256 prefix)."""
-    digest = file_sha256(path, on_bytes)
+def check_file(entry: WeightSet, path: Path, on_bytes: Callable[[int], None] | None = None, *,
+               fresh: bool = False) -> HashCheck:
+    """Hash ``path`` and compare it with ``entry``'s recorded sha256 (or sha256 prefix).
+
+    ``fresh``: hash the bytes even when the cache knows the file (``seemup weights verify`` always checks).
+    """
+    digest = file_sha256(path, on_bytes, fresh=fresh)
     if not entry.hash_matches(digest):
         return HashCheck("mismatch", digest)
     return HashCheck("verified" if entry.hash_is_full else "verified-prefix", digest)

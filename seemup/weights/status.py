@@ -59,7 +59,7 @@ def _status(entry: WeightSet, verify: bool, progress: Progress | None = None) ->
         def on_bytes(n: int) -> None:
             progress.advance(task, n)
 
-    check = check_file(entry, found.path, on_bytes)
+    check = check_file(entry, found.path, on_bytes, fresh=True)
     return WeightStatus(entry, found.path, found.where, size, check.status, check.digest)
 
 
