@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
+import signal
 import subprocess
 import threading
 from collections import deque
@@ -30,10 +33,53 @@ def ffmpeg_cmd(*args: str | Path) -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", *[str(a) for a in args]]
 
 
+def file_url(path: str | Path) -> str:
+    """A local path as ffmpeg must see it: a ``file:`` URL of the absolute path, so that a name such as
+    ``concat:a.mp4|b.mp4`` or ``-`` is never taken for a protocol, an option or standard input."""
+    return "file:" + os.path.abspath(os.fspath(path))
+
+
+def _load_prctl():  # noqa: ANN202 - a ctypes function or None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec: one preloaded C call, nothing else
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def popen_ffmpeg(args: list[str], **kwargs) -> subprocess.Popen[bytes]:
+    """Start ffmpeg so that it is killed with us: a SIGTERM or SIGKILL of this process (no ``finally`` runs)
+    must not leave an ffmpeg behind, blocked for ever on a FIFO or still encoding."""
+    return subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)  # noqa: PLW1509
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Kill ``proc`` if it still runs and reap it (on every way out: errors, Ctrl-C, early close)."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
 def run_ffmpeg(args: list[str], *, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ffmpeg to completion and capture its text output (for probing and remuxing)."""
-    return subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
-                          timeout=timeout, check=False)
+    """Run ffmpeg to completion and capture its text output (for probing and remuxing); killed on Ctrl-C."""
+    with popen_ffmpeg(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      text=True, errors="replace") as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            stop_process(proc)
+            raise
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 @functools.lru_cache(maxsize=1)

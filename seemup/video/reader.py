@@ -13,7 +13,7 @@ from types import TracebackType
 
 import numpy as np
 
-from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd
+from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd, file_url, popen_ffmpeg, stop_process
 from .frame_dir import list_frame_files, read_image_rgb
 from .probe import VideoInfo, probe
 
@@ -68,7 +68,7 @@ class FrameReader:
         args: list[str] = ["-v", "error"]
         if not self.autorotate:
             args.append("-noautorotate")
-        args += ["-i", str(self.path), "-map", "0:v:0", "-an", "-sn", "-dn"]
+        args += ["-i", file_url(self.path), "-map", "0:v:0", "-an", "-sn", "-dn"]
         if self.start:
             args += ["-vf", f"trim=start_frame={self.start}"]
         args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
@@ -76,8 +76,15 @@ class FrameReader:
 
     def _frames_from_pipe(self) -> Iterator[np.ndarray]:
         frame_bytes = self.width * self.height * 3
-        self._proc = subprocess.Popen(self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, bufsize=frame_bytes)
+        self._proc = popen_ffmpeg(self._command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, bufsize=frame_bytes)
+        try:
+            yield from self._read_pipe(frame_bytes)
+        finally:  # consumer stopped early, raised, or Ctrl-C: never leave the ffmpeg behind
+            self._kill()
+
+    def _read_pipe(self, frame_bytes: int) -> Iterator[np.ndarray]:
+        assert self._proc is not None
         self._stderr = StderrTail(self._proc.stderr)
         stdout = self._proc.stdout
         assert stdout is not None
@@ -92,7 +99,6 @@ class FrameReader:
             yield np.frombuffer(buf, np.uint8).reshape(self.height, self.width, 3)
         rc = self._proc.wait()
         detail = self._stderr.last(1)[:300]
-        self._proc = None
         if rc != 0:
             raise VideoError(f"decoding {self.path} failed (ffmpeg exit {rc}): {detail or 'no message'}")
         if self.count != self.expected:
@@ -103,9 +109,7 @@ class FrameReader:
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+            stop_process(proc)
             if proc.stdout is not None:
                 proc.stdout.close()
 

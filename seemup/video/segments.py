@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .atomic import check_target, commit, remove_path, temp_path_for
 from .codecs import source_stream_args
-from .ffmpeg import VideoError, ffmpeg_cmd, run_ffmpeg
+from .ffmpeg import VideoError, ffmpeg_cmd, file_url, run_ffmpeg
 from .probe import VideoInfo
 
 _MP4_VIDEO = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1", "mpeg4", "libopenh264"}
@@ -25,7 +25,7 @@ def segment_suffix(codec: str) -> str:
 
 
 def _concat_line(path: Path) -> str:
-    escaped = str(path.resolve()).replace("'", "'\\''")
+    escaped = file_url(path).replace("'", "'\\''")
     return f"file '{escaped}'\n"
 
 
@@ -41,11 +41,11 @@ def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, sour
     args: list[str] = ["-v", "error", "-y", "-f", "concat", "-safe", "0"]
     if rotation % 360:
         args += ["-display_rotation", str(rotation % 360)]
-    args += ["-i", str(listing)]
+    args += ["-i", file_url(listing)]
     notes: list[str] = []
     extra: list[str] = []
     if source is not None and not source.is_frame_dir:
-        args += ["-i", str(source.path)]
+        args += ["-i", file_url(source.path)]
         extra, notes = source_stream_args(source, target, 1)
     # Segments whose B-frame delay differs (a short last one) leave a dts jump that MP4 turns into a long
     # frame; presentation times are right, so re-space the decode times evenly, one frame apart.
@@ -53,7 +53,7 @@ def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, sour
     args += ["-map", "0:v:0", *extra, "-c:v", "copy", "-bsf:v", setts]
     if target.suffix.lower() in (".mp4", ".m4v", ".mov"):
         args += ["-movflags", "+faststart"]
-    args.append(str(temp))
+    args.append(file_url(temp))
     try:
         proc = run_ffmpeg(ffmpeg_cmd(*args))
         if proc.returncode != 0:

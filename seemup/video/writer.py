@@ -12,7 +12,7 @@ import numpy as np
 
 from .atomic import check_target, commit, is_frame_dir_target, remove_path, temp_path_for
 from .codecs import EncodeSettings, source_stream_args
-from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd
+from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd, file_url, popen_ffmpeg, stop_process
 from .frame_dir import write_image_rgb
 from .probe import VideoInfo
 
@@ -76,7 +76,7 @@ class FrameWriter:
         args += ["-i", "pipe:0"]
         extra: list[str] = []
         if self.source is not None and not self.source.is_frame_dir:
-            args += ["-i", str(self.source.path)]
+            args += ["-i", file_url(self.source.path)]
             extra, self.notes = source_stream_args(self.source, self.path, 1)
         args += ["-map", "0:v:0", *extra]
         if self.settings.needs_even_size() and (self.width % 2 or self.height % 2):
@@ -88,12 +88,12 @@ class FrameWriter:
         args += [*self.settings.args(), "-fps_mode", "passthrough"]
         if self.path.suffix.lower() in (".mp4", ".m4v", ".mov"):
             args += ["-movflags", "+faststart"]
-        args.append(str(self.temp))
+        args.append(file_url(self.temp))
         return ffmpeg_cmd(*args)
 
     def _start(self) -> None:
-        self._proc = subprocess.Popen(self._command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)
+        self._proc = popen_ffmpeg(self._command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
         self._stderr = StderrTail(self._proc.stderr)
 
     def _fail(self, what: str) -> VideoError:
@@ -148,10 +148,7 @@ class FrameWriter:
         """Stop and delete the temporary output; the target is left as it was."""
         self._closed = True
         proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+        stop_process(proc)
         if self.atomic:
             remove_path(self.temp)
 
