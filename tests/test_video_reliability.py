@@ -78,3 +78,14 @@ def test_protocol_and_dash_file_names_are_plain_files(tmp_path: Path, monkeypatc
     frames = [np.full((24, 32, 3), 100, np.uint8)] * 2
     out = write_frames(frames, Path("pipe:1.mp4"), 10)
     assert (tmp_path / "pipe:1.mp4").is_file() and probe(out).num_frames == 2
+
+
+# -- 7: --fps is refused for a video file ----------------------------------------------------------------------
+def test_fps_override_is_refused_for_a_video_file(tmp_path: Path) -> None:
+    from seemup.errors import UserError
+    from seemup.pipeline.upscale import UpscaleOptions, upscale_video
+
+    src = clip(tmp_path / "a.mp4", "32x24", "10", 3)
+    with pytest.raises(UserError, match="--fps is for frame folders only"):
+        upscale_video(src, tmp_path / "out.mp4", UpscaleOptions(model="bicubic", device="cpu", fps=Fraction(24)))
+    assert not (tmp_path / "out.mp4").exists()

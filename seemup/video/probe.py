@@ -220,6 +220,8 @@ def probe(path: str | Path, fps: Fraction | float | str | None = None, *, skip_d
         return VideoInfo(path=path, width=first.shape[1], height=first.shape[0], fps=rate,
                          num_frames=len(files), duration=float(len(files) / rate), codec="png",
                          is_frame_dir=True)
+    if override is not None:  # a video's frames keep their own times; another rate would desync its audio
+        raise VideoError(f"--fps is for frame folders only; {path} is a video file and keeps its own frame rate")
     if not path.is_file():
         raise VideoError(f"not a regular file: {path}")
     fields = read_streams(path)
