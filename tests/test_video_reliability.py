@@ -89,3 +89,69 @@ def test_fps_override_is_refused_for_a_video_file(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--fps is for frame folders only"):
         upscale_video(src, tmp_path / "out.mp4", UpscaleOptions(model="bicubic", device="cpu", fps=Fraction(24)))
     assert not (tmp_path / "out.mp4").exists()
+
+
+# -- 6: frame times, start offsets and odd rates survive ----------------------------------------------------
+def upscale(src: Path, out: Path, **kw: object) -> Path:
+    from seemup.pipeline.upscale import UpscaleOptions, upscale_video
+
+    upscale_video(src, out, UpscaleOptions(model="bicubic", device="cpu", **kw))
+    return out
+
+
+def assert_same_times(src: Path, out: Path) -> None:
+    (a, a_end, a_audio), (b, b_end, b_audio) = video_times(src), video_times(out)
+    with av.open(str(src)) as c:
+        tick = c.streams.video[0].time_base
+    assert len(a) == len(b)
+    assert all(abs(x - y) <= tick for x, y in zip(a, b, strict=True)), [(float(x), float(y)) for x, y in zip(a, b,
+                                                                                                             strict=True)]
+    assert abs(a_end - b_end) <= tick
+    if a_audio is not None:
+        assert abs((a[0] - a_audio) - (b[0] - b_audio)) <= tick
+
+
+def test_variable_frame_rate_keeps_every_frame_time(tmp_path: Path) -> None:
+    src = clip(tmp_path / "vfr.mp4", "32x24", "10", 20, "-vf", "setpts='if(gte(N,10),PTS+20,PTS)'",
+               "-fps_mode", "passthrough")
+    assert float(video_times(src)[0][10]) == 3.0
+    assert_same_times(src, upscale(src, tmp_path / "up.mp4", chunk=4))
+
+
+def test_video_starting_after_its_audio_stays_in_sync(tmp_path: Path) -> None:
+    src = tmp_path / "late.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-f", "lavfi", "-i", "sine=sample_rate=16000", "-t", "2",
+           "-vf", "setpts=PTS+0.5/TB", "-c:v", "libx264", "-c:a", "aac", src)
+    pts, _, audio = video_times(src)
+    assert abs(pts[0] - audio - Fraction(1, 2)) < Fraction(1, 100)
+    for name in ("up.mp4", "up.mkv"):
+        assert_same_times(src, upscale(src, tmp_path / name, chunk=7))
+
+
+def test_a_third_of_a_frame_per_second_is_exact(tmp_path: Path) -> None:
+    src = clip(tmp_path / "third.mp4", "32x24", "1/3", 3)
+    out = upscale(src, tmp_path / "up.mp4", chunk=2)
+    assert probe(out).fps == Fraction(1, 3)
+    assert video_times(out)[1] == 9
+    assert_same_times(src, out)
+
+
+def _white_and_sound_onsets(path: Path) -> tuple[float, float]:
+    """When the picture turns white and when the tone starts, on the one timeline ffmpeg decodes both to."""
+    import re
+
+    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path), "-filter_complex",
+                          "[0:v]blackdetect=d=0.01:pix_th=0.5[v];[0:a]silencedetect=d=0.05:n=-30dB[a]",
+                          "-map", "[v]", "-map", "[a]", "-f", "null", "-"], capture_output=True, text=True).stderr
+    return float(re.findall(r"black_end:([\d.]+)", err)[0]), float(re.findall(r"silence_end: ([\d.]+)", err)[0])
+
+
+def test_picture_and_sound_events_stay_together(tmp_path: Path) -> None:
+    """The picture turns white at 1.5 s and a tone starts at 1.0 s: the same 0.5 s apart after upscaling."""
+    src = tmp_path / "events.mp4"
+    ffmpeg("-f", "lavfi", "-i", "color=black:s=32x24:r=25,geq=lum='if(gte(T,1),235,16)':cb=128:cr=128",
+           "-f", "lavfi", "-i", "aevalsrc='if(gte(t,1),sin(2*PI*440*t),0)':s=16000:d=2", "-t", "2",
+           "-vf", "setpts=PTS+0.5/TB", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", src)
+    v0, a0 = _white_and_sound_onsets(src)
+    v1, a1 = _white_and_sound_onsets(upscale(src, tmp_path / "up.mp4", chunk=20))
+    assert abs((v1 - a1) - (v0 - a0)) < 0.005

@@ -367,7 +367,7 @@ def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: Model
                 out = runner.stream_recurrent(lr, masks, chunk.out_start - chunk.in_start,
                                               chunk.out_end - chunk.in_start)
                 del lr, masks
-            _write_chunk(job, chunk, out, out_size, info.fps, settings, seg_suffix, frame_dir_out, progress)
+            _write_chunk(job, chunk, out, out_size, info, settings, seg_suffix, frame_dir_out, progress)
             job.mark_done(chunk.index)
             del out
             release_freed_memory()
@@ -393,14 +393,14 @@ def _window_chunk(runner: ModelRunner, chunk: Chunk, buf: dict[int, np.ndarray],
 
 
 def _write_chunk(job: JobState, chunk: Chunk, frames: Generator[np.ndarray, None, None], size: tuple[int, int],
-                 fps: Fraction, settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool,
+                 info: VideoInfo, settings: EncodeSettings, seg_suffix: str, frame_dir_out: bool,
                  progress: ProgressSink) -> None:
     """Encode the chunk's frames as they come (its segment file appears only when all are written)."""
     if frame_dir_out:
-        writer = FrameWriter(job.frames_dir, size[0], size[1], fps, atomic=False, start_number=chunk.out_start)
+        writer = FrameWriter(job.frames_dir, size[0], size[1], info.fps, atomic=False, start_number=chunk.out_start)
     else:
-        writer = FrameWriter(job.segment(chunk.index, seg_suffix), size[0], size[1], fps, settings=settings,
-                             force=True)
+        writer = FrameWriter(job.segment(chunk.index, seg_suffix), size[0], size[1], info.fps, settings=settings,
+                             force=True, timing=info.timing(chunk.out_start, chunk.out_end))
     try:
         with writer:
             written = 0

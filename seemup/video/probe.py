@@ -27,6 +27,18 @@ DEFAULT_FRAME_DIR_FPS = Fraction(25)
 
 
 @dataclass(frozen=True)
+class FrameTiming:
+    """When a run of frames is shown: each frame's pts in ``time_base`` units and where the last one ends."""
+
+    time_base: Fraction
+    pts: tuple[int, ...]
+    end: int
+
+    def seconds(self, value: int) -> Fraction:
+        return value * self.time_base
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """A video file's or frame folder's properties; ``width``/``height`` are as stored (before rotation)."""
 
@@ -66,6 +78,16 @@ class VideoInfo:
         if not self.pts or self.time_base is None:
             return Fraction(0)
         return self.pts[0] * self.time_base - self.container_start
+
+    def timing(self, start: int = 0, stop: int | None = None) -> FrameTiming | None:
+        """The presentation times of frames ``start``..``stop`` (None for a frame folder: it has no times)."""
+        if self.time_base is None or len(self.pts) != self.num_frames or self.end_pts is None:
+            return None
+        if any(b <= a for a, b in zip(self.pts, self.pts[1:], strict=False)):
+            return None  # times out of order: nothing to keep, the frames are spaced evenly
+        stop = self.num_frames if stop is None else stop
+        end = self.pts[stop] if stop < self.num_frames else max(self.end_pts, self.pts[-1] + 1)
+        return FrameTiming(self.time_base, self.pts[start:stop], end)
 
     @property
     def display_size(self) -> tuple[int, int]:

@@ -13,7 +13,8 @@ from pathlib import Path
 from .atomic import check_target, commit, remove_path, temp_path_for
 from .codecs import source_stream_args
 from .ffmpeg import VideoError, ffmpeg_cmd, file_url, run_ffmpeg
-from .probe import VideoInfo
+from .probe import FrameTiming, VideoInfo
+from .timed import seconds_arg
 
 _MP4_VIDEO = {"libx264", "libx265", "libvpx-vp9", "libsvtav1", "libaom-av1", "mpeg4", "libopenh264"}
 
@@ -24,9 +25,41 @@ def segment_suffix(codec: str) -> str:
     return ".mp4" if codec in _MP4_VIDEO else ".mkv"
 
 
-def _concat_line(path: Path) -> str:
+def _concat_line(path: Path, duration: str | None = None) -> str:
     escaped = file_url(path).replace("'", "'\\''")
-    return f"file '{escaped}'\n"
+    return f"file '{escaped}'\n" + (f"duration {duration}\n" if duration else "")
+
+
+def _packet_count(path: Path) -> int:
+    import av
+
+    with av.open(file_url(path)) as container:
+        return sum(1 for p in container.demux(container.streams.video[0]) if p.pts is not None)
+
+
+def _segment_durations(segments: Sequence[Path], timing: FrameTiming) -> list[str] | None:
+    """Each segment's length from the source's frame times, as concat ``duration`` lines: the demuxer places
+    segment k at the sum of the lengths before it, so they are cut from times rounded once, to the microsecond
+    (rounding each length would add up over a long video). None if the segments do not hold the source's frames.
+    """
+    counts = [_packet_count(s) for s in segments]
+    if sum(counts) != len(timing.pts):
+        return None
+    bounds = [0]
+    for n in counts:
+        bounds.append(bounds[-1] + n)
+    times = [timing.pts[b] if b < len(timing.pts) else timing.end for b in bounds]
+    us = [round((t - times[0]) * timing.time_base * 1_000_000) for t in times]
+    return [seconds_arg(Fraction(b - a, 1_000_000)) for a, b in zip(us, us[1:], strict=False)]
+
+
+def _dts_fix(fps: Fraction, *, timed: bool) -> str:
+    """Segments whose B-frame delay differs (a short last one) leave a dts jump at the seam. Presentation times
+    are right: frames spaced evenly get decode times one frame apart; timed frames (any spacing) keep theirs,
+    only pushed past the previous one where a seam would make them go back."""
+    if timed:
+        return "setts=pts=PTS:dts=max(DTS\\,PREV_OUTDTS+1)"
+    return f"setts=pts=PTS:dts=STARTDTS+N*{fps.denominator}/({fps.numerator}*TB)"
 
 
 def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, source: VideoInfo | None = None,
@@ -37,20 +70,22 @@ def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, sour
     check_target(target, force)
     temp = temp_path_for(target)
     listing = temp_path_for(target, "seemup-concat").with_suffix(".txt")
-    listing.write_text("".join(_concat_line(s) for s in segments), encoding="utf-8")
+    timing = source.timing() if source is not None else None
+    durations = _segment_durations(segments, timing) if timing is not None else None
+    listing.write_text("".join(_concat_line(s, d) for s, d in zip(segments, durations or [None] * len(segments),
+                                                                 strict=True)), encoding="utf-8")
     args: list[str] = ["-v", "error", "-y", "-f", "concat", "-safe", "0"]
     if rotation % 360:
         args += ["-display_rotation", str(rotation % 360)]
+    if durations is not None:  # the video's delay behind the audio, as in the source
+        args += ["-itsoffset", seconds_arg(source.start_offset)]
     args += ["-i", file_url(listing)]
     notes: list[str] = []
     extra: list[str] = []
     if source is not None and not source.is_frame_dir:
         args += ["-i", file_url(source.path)]
         extra, notes = source_stream_args(source, target, 1)
-    # Segments whose B-frame delay differs (a short last one) leave a dts jump that MP4 turns into a long
-    # frame; presentation times are right, so re-space the decode times evenly, one frame apart.
-    setts = f"setts=pts=PTS:dts=STARTDTS+N*{fps.denominator}/({fps.numerator}*TB)"
-    args += ["-map", "0:v:0", *extra, "-c:v", "copy", "-bsf:v", setts]
+    args += ["-map", "0:v:0", *extra, "-c:v", "copy", "-bsf:v", _dts_fix(fps, timed=durations is not None)]
     if target.suffix.lower() in (".mp4", ".m4v", ".mov"):
         args += ["-movflags", "+faststart"]
     args.append(file_url(temp))

@@ -58,7 +58,7 @@ def _codec_name(stream) -> str:  # noqa: ANN001
 
 
 def _rate(stream) -> Fraction | None:  # noqa: ANN001
-    for rate in (stream.average_rate, stream.base_rate, stream.guessed_rate):
+    for rate in (stream.guessed_rate, stream.average_rate, stream.base_rate):  # ffmpeg's own pick first
         if rate:
             return Fraction(rate)
     return None

@@ -14,7 +14,8 @@ from .atomic import check_target, commit, is_frame_dir_target, remove_path, temp
 from .codecs import EncodeSettings, source_stream_args
 from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd, file_url, popen_ffmpeg, stop_process
 from .frame_dir import write_image_rgb
-from .probe import VideoInfo
+from .probe import FrameTiming, VideoInfo
+from .timed import PipeError, TimedPipe, seconds_arg
 
 
 def frame_name(index: int) -> str:
@@ -34,7 +35,8 @@ class FrameWriter:
 
     def __init__(self, path: str | Path, width: int, height: int, fps: Fraction | int | float, *,
                  settings: EncodeSettings | None = None, source: VideoInfo | None = None, rotation: int = 0,
-                 force: bool = False, atomic: bool = True, start_number: int = 0) -> None:
+                 force: bool = False, atomic: bool = True, start_number: int = 0,
+                 timing: FrameTiming | None = None) -> None:
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
         if self.width <= 0 or self.height <= 0:
@@ -48,6 +50,8 @@ class FrameWriter:
         self.force = force
         self.atomic = atomic
         self.start_number = start_number
+        self.timing = timing
+        self._mux: TimedPipe | None = None
         self.is_frame_dir = is_frame_dir_target(self.path)
         self.count = 0
         self.padded: tuple[int, int] | None = None
@@ -68,12 +72,7 @@ class FrameWriter:
 
     # -- video file ------------------------------------------------------------------------------------------
     def _command(self) -> list[str]:
-        fps = f"{self.fps.numerator}/{self.fps.denominator}"
-        args: list[str] = ["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                           "-s", f"{self.width}x{self.height}", "-framerate", fps]
-        if self.rotation:
-            args += ["-display_rotation", str(self.rotation), "-noautorotate"]  # tag it, don't apply it
-        args += ["-i", "pipe:0"]
+        args: list[str] = ["-v", "error", "-y", *self._input_args()]
         extra: list[str] = []
         if self.source is not None and not self.source.is_frame_dir:
             args += ["-i", file_url(self.source.path)]
@@ -86,15 +85,34 @@ class FrameWriter:
             self.notes.append(f"padded {self.width}x{self.height} to {self.padded[0]}x{self.padded[1]} for "
                               f"{self.settings.output_pix_fmt()}")
         args += [*self.settings.args(), "-fps_mode", "passthrough"]
+        if self.timing is not None:
+            args += ["-enc_time_base:v", "demux"]
         if self.path.suffix.lower() in (".mp4", ".m4v", ".mov"):
             args += ["-movflags", "+faststart"]
         args.append(file_url(self.temp))
         return ffmpeg_cmd(*args)
 
+    def _input_args(self) -> list[str]:
+        """The frames' input: raw RGB at a constant rate, or NUT carrying each frame's time (``timing``)."""
+        args: list[str] = []
+        if self.rotation:
+            args += ["-display_rotation", str(self.rotation), "-noautorotate"]  # tag it, don't apply it
+        if self.timing is None:
+            fps = f"{self.fps.numerator}/{self.fps.denominator}"
+            return [*args, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
+                    "-framerate", fps, "-i", "pipe:0"]
+        if self.source is not None and not self.source.is_frame_dir:  # keep the video's delay behind the audio
+            offset = self.timing.seconds(self.timing.pts[0]) - self.source.container_start
+            args += ["-itsoffset", seconds_arg(offset)]
+        return [*args, "-f", "nut", "-i", "pipe:0"]
+
     def _start(self) -> None:
         self._proc = popen_ffmpeg(self._command(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE)
         self._stderr = StderrTail(self._proc.stderr)
+        if self.timing is not None:
+            assert self._proc.stdin is not None
+            self._mux = TimedPipe(self._proc.stdin, self.width, self.height, self.timing, self.fps)
 
     def _fail(self, what: str) -> VideoError:
         detail = self._stderr.last() if self._stderr else ""
@@ -113,8 +131,11 @@ class FrameWriter:
         else:
             assert self._proc is not None and self._proc.stdin is not None
             try:
-                self._proc.stdin.write(np.ascontiguousarray(frame).data)
-            except (BrokenPipeError, OSError):
+                if self._mux is not None:
+                    self._mux.write(frame)
+                else:
+                    self._proc.stdin.write(np.ascontiguousarray(frame).data)
+            except (BrokenPipeError, OSError, PipeError):
                 raise self._fail("encoding failed for") from None
         self.count += 1
 
@@ -128,8 +149,10 @@ class FrameWriter:
         if self._proc is not None:
             assert self._proc.stdin is not None
             try:
+                if self._mux is not None:
+                    self._mux.close()
                 self._proc.stdin.close()
-            except (BrokenPipeError, OSError):
+            except (BrokenPipeError, OSError, PipeError):
                 pass
             rc = self._proc.wait()
             if rc != 0:
@@ -149,6 +172,9 @@ class FrameWriter:
         self._closed = True
         proc, self._proc = self._proc, None
         stop_process(proc)
+        mux, self._mux = self._mux, None
+        if mux is not None:
+            mux.discard()
         if self.atomic:
             remove_path(self.temp)
 
