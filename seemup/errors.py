@@ -10,3 +10,7 @@ class UserError(Exception):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class SeemupWarning(UserWarning):
+    """Something the user should fix that does not stop the run: the CLI prints it as one ``warning:`` line."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from seemup.cli import main
-from seemup.errors import UserError
+from seemup.errors import SeemupWarning, UserError
+from seemup.video import ffmpeg_exe
 from seemup.weights import hashing, load_manifest, locate
 from seemup.weights import locations as loc
 
@@ -95,3 +97,37 @@ def test_hash_cache_still_spares_loading_an_unchanged_file(user: Path, monkeypat
     assert len(calls) == 1
     stamp = next(iter(hashing._read_stamps().values()))
     assert {"size", "mtime_ns", "ino", "dev", "ctime_ns", "sha256"} <= set(stamp)
+
+
+@pytest.fixture()
+def broken_user_manifest(user: Path) -> Path:
+    """The user's manifest is not TOML; the shipped one (here: the blob entry) is fine."""
+    shipped = loc.shipped_weights_dir()
+    (user / "manifest.toml").rename(shipped / "manifest.toml")
+    (user / "manifest.toml").write_text("[[weights]\nname = oops\n")
+    return user / "manifest.toml"
+
+
+def test_broken_user_manifest_is_a_warning_and_the_shipped_one_is_used(broken_user_manifest: Path) -> None:
+    with pytest.warns(SeemupWarning, match="not valid TOML.*ignored"):
+        manifest = load_manifest()
+    assert [s.name for s in manifest] == ["blob"]
+
+
+def test_broken_shipped_manifest_is_still_an_error(broken_user_manifest: Path) -> None:
+    (loc.shipped_weights_dir() / "manifest.toml").write_text("schema = 'x'\n[[weights]]\n")
+    with pytest.raises(UserError):
+        load_manifest()
+
+
+def test_broken_user_manifest_does_not_block_bicubic(broken_user_manifest: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    clip = tmp_path / "c.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=48x32:r=25", "-frames:v", "4",
+                    "-c:v", "libx264", "-crf", "12", str(clip)], check=True)
+    code, _, err = _cli(["upscale", "-m", "bicubic", "-q", str(clip), str(tmp_path / "o.mp4")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 0 and (tmp_path / "o.mp4").is_file()
+    assert len(lines) == 1 and lines[0].startswith(f"warning: {broken_user_manifest}: not valid TOML")
+    code, out, err = _cli(["weights", "list"], capsys)
+    assert code == 0 and "blob" in out and err.count("warning:") == 1 and "error" not in err

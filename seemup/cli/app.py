@@ -17,3 +17,10 @@ def not_implemented(command: str) -> None:
     from seemup.errors import UserError
 
     raise UserError(f"'seemup {command}' is not implemented yet", exit_code=2)
+
+
+def plain(text: object) -> str:
+    """``text`` with rich markup escaped, so a file named ``a[/]b.mp4`` prints as it is instead of crashing."""
+    from rich.markup import escape
+
+    return escape(str(text))

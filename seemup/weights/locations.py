@@ -11,12 +11,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import seemup
+from seemup.errors import SeemupWarning
 
-from .manifest import MANIFEST_NAME, Manifest, WeightSet, read_manifest_files
+from .manifest import MANIFEST_NAME, Manifest, ManifestError, WeightSet, read_manifest_files
 
 ENV_DIR = "SEEMUP_WEIGHTS_DIR"
 
@@ -71,13 +73,24 @@ def search_dirs() -> list[Path]:
 
 
 def load_manifest() -> Manifest:
-    """The shipped manifest merged with the user's ``manifest.toml`` (in the user weights dir), if any."""
-    paths = []
+    """The shipped manifest merged with the user's ``manifest.toml`` (in the user weights dir), if any.
+
+    A broken user manifest must not block runs that need none of its sets (``-m bicubic``): it is
+    reported as a warning and left out; a broken shipped manifest is still an error.
+    """
     shipped = shipped_weights_dir()
-    if shipped is not None:
-        paths.append(shipped / MANIFEST_NAME)
-    paths.append(user_weights_dir() / MANIFEST_NAME)
-    return read_manifest_files(paths)
+    paths = [shipped / MANIFEST_NAME] if shipped is not None else []
+    user = user_weights_dir() / MANIFEST_NAME
+    try:
+        return read_manifest_files([*paths, user])
+    except ManifestError as exc:
+        if not user.is_file():
+            raise
+        base = read_manifest_files(paths)  # the shipped manifest's own error wins
+        why = str(exc) if str(user) in str(exc) else f"{user}: {exc}"
+        warnings.warn(f"{why} (ignored: only the shipped weight sets are known)", SeemupWarning,
+                      stacklevel=1)  # one place: shown once however often the manifest is read
+        return base
 
 
 @dataclass(frozen=True)
