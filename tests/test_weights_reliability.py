@@ -131,3 +131,35 @@ def test_broken_user_manifest_does_not_block_bicubic(broken_user_manifest: Path,
     assert len(lines) == 1 and lines[0].startswith(f"warning: {broken_user_manifest}: not valid TOML")
     code, out, err = _cli(["weights", "list"], capsys)
     assert code == 0 and "blob" in out and err.count("warning:") == 1 and "error" not in err
+
+
+def test_calibrate_leaves_shipped_calibration_alone_and_int8_finds_the_new_one(
+        user: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from seemup.models import create_model
+    from seemup.weights.int8_ranges import ranges_path, read_ranges
+
+    shipped = loc.shipped_weights_dir()
+    weights = shipped / "tiny.pth"
+    torch.manual_seed(0)
+    torch.save({"params": create_model("basicvsr-tiny").state_dict()}, weights)
+    shipped_ranges = shipped / "tiny.int8.json"
+    shipped_ranges.write_text('{"format": "shipped calibration"}\n')
+    clip = tmp_path / "c.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=48x32:r=25", "-frames:v", "4",
+                    "-c:v", "libx264", "-crf", "12", str(clip)], check=True)
+    code, out, err = _cli(["weights", "calibrate", "-m", "basicvsr-tiny", "-w", str(weights), "--data", str(clip),
+                           "--frames", "3", "-q"], capsys)
+    assert code == 0, err
+    assert out.strip() == str(user / "tiny.int8.json")
+    assert shipped_ranges.read_text() == '{"format": "shipped calibration"}\n'
+    assert ranges_path(weights) == user / "tiny.int8.json"
+    got, why = read_ranges(weights)
+    assert got is not None and len(got.blocks) == 4, why
+    own = tmp_path / "own" / "tiny.pth"  # the user's own weights: the calibration goes beside them
+    own.parent.mkdir()
+    own.write_bytes(weights.read_bytes())
+    code, out, _ = _cli(["weights", "calibrate", "-m", "basicvsr-tiny", "-w", str(own), "--data", str(clip),
+                         "--frames", "3", "-q"], capsys)
+    assert code == 0 and out.strip() == str(own.with_name("tiny.int8.json")) == str(ranges_path(own))

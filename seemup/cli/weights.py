@@ -114,11 +114,12 @@ def calibrate_weights(
     frames: int = typer.Option(30, "--frames", help="Frames read from the start of each clip."),
     hr_downscale: int = typer.Option(1, "--hr-downscale", help="Area-downscale frames by this into HR first "
                                      "(as training did), then LR = bicubic x1/4."),
-    out: Path | None = typer.Option(None, "--out", help="Write here instead of beside the weights "
-                                    "(NAME.int8.json is where --precision int8 looks)."),
+    out: Path | None = typer.Option(None, "--out", help="Write here instead of where --precision int8 looks "
+                                    "(NAME.int8.json beside your own weights; in the user weights folder for "
+                                    "shipped ones)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the file written."),
 ) -> None:
-    """Measure the activation ranges `--precision int8` needs for a weights file, and store them beside it."""
+    """Measure the activation ranges `--precision int8` needs for a weights file, and store them where it looks."""
     import shlex
 
     from rich.progress import (

@@ -43,7 +43,9 @@ def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequenc
                       hr_downscale: int = 1, out: str | Path | None = None, command: str = "",
                       on_clip: Callable[[int], None] | None = None) -> Path:
     """Calibrate ``model_name`` with ``weights`` (None: its default set) on the videos ``data``; write the
-    ranges beside the weights file (or to ``out``) and return where they went. ``on_clip(k)``: k clips done."""
+    ranges where ``--precision int8`` looks (or to ``out``) and return where they went: beside your own
+    weights, in the user weights folder for shipped ones (see ``calibration_target``). ``on_clip(k)``: k clips
+    done."""
     from seemup.weights import build_model, file_sha256
     from seemup.weights.int8_ranges import Int8Ranges, write_ranges
 

@@ -1,4 +1,5 @@
-"""int8 calibration of a weights file, kept as data beside it: ``<weights>.int8.json``.
+"""int8 calibration of a weights file, kept as data: ``<weights>.int8.json`` beside it, or in the user
+weights folder for weights that seemup ships or another package installs.
 
 ``--precision int8`` (seemup.pipeline.int8) needs each residual block's activation ranges, measured once
 on calibration footage for exactly these weights (``seemup weights calibrate``). The file names the
@@ -8,11 +9,14 @@ sha256 of the weights it was measured on, so ranges never outlive the weights th
 from __future__ import annotations
 
 import json
+import os
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
 from seemup.data.train_files import atomic_write_bytes
 
+from . import locations
 from .hashing import file_sha256
 
 FORMAT = "seemup-int8-ranges/1"
@@ -28,15 +32,36 @@ class Int8Ranges:
     command: str = ""  # the command that wrote the file
 
 
-def ranges_path(weights: str | Path) -> Path:
-    """Where the int8 ranges of ``weights`` live: ``name.pth`` -> ``name.int8.json`` beside it."""
+def _installed(weights: Path) -> bool:
+    """Weights that seemup ships or another package installs: their folder is not the user's to write in."""
+    folder = weights.resolve().parent
+    shipped = locations.shipped_weights_dir()
+    paths = sysconfig.get_paths()
+    roots = {Path(p).resolve() for p in (paths["purelib"], paths["platlib"])}
+    if shipped is not None:
+        roots.add(shipped.resolve())
+    return any(folder == r or r in folder.parents for r in roots) or not os.access(folder, os.W_OK)
+
+
+def calibration_target(weights: str | Path) -> Path:
+    """Where ``seemup weights calibrate`` writes by default: ``name.int8.json`` beside your own weights, but
+    in the user weights folder for shipped or installed weights (a recalibration never edits what ships)."""
     weights = Path(weights)
-    return weights.with_name(weights.stem + ".int8.json")
+    name = weights.stem + ".int8.json"
+    return locations.user_weights_dir() / name if _installed(weights) else weights.with_name(name)
+
+
+def ranges_path(weights: str | Path) -> Path:
+    """Where the int8 ranges of ``weights`` are read from: for shipped or installed weights the user's own
+    calibration (see :func:`calibration_target`) when there is one, else ``name.int8.json`` beside them."""
+    weights = Path(weights)
+    target = calibration_target(weights)
+    return target if target.is_file() else weights.with_name(target.name)
 
 
 def write_ranges(weights: str | Path, ranges: Int8Ranges, path: str | Path | None = None) -> Path:
-    """Write ``ranges`` (to :func:`ranges_path` unless ``path``) atomically; returns the file written."""
-    target = Path(path) if path is not None else ranges_path(weights)
+    """Write ``ranges`` (to :func:`calibration_target` unless ``path``) atomically; returns the file written."""
+    target = Path(path) if path is not None else calibration_target(weights)
     doc = {"format": FORMAT, "weights_sha256": ranges.weights_sha256, "calibration": ranges.calibration,
            "command": ranges.command, "blocks": {k: [round(float(v), 6) for v in r] for k, r in ranges.blocks.items()}}
     atomic_write_bytes(target, (json.dumps(doc, indent=1) + "\n").encode())
@@ -59,5 +84,5 @@ def read_ranges(weights: str | Path, path: str | Path | None = None) -> tuple[In
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         return None, f"{source}: not a readable int8 calibration ({exc})"
     if ranges.weights_sha256 != file_sha256(weights):
-        return None, f"{source.name} was calibrated for other weights than {Path(weights).name} (recalibrate)"
+        return None, f"{source} was calibrated for other weights than {Path(weights).name} (recalibrate)"
     return ranges, ""
