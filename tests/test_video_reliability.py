@@ -155,3 +155,76 @@ def test_picture_and_sound_events_stay_together(tmp_path: Path) -> None:
     v0, a0 = _white_and_sound_onsets(src)
     v1, a1 = _white_and_sound_onsets(upscale(src, tmp_path / "up.mp4", chunk=20))
     assert abs((v1 - a1) - (v0 - a0)) < 0.005
+
+
+# -- 8: colour, pixel shape, depth, interlacing, languages and attachments are kept ------------------------------
+FLAT = (27, 186, 58)
+
+
+def flat_clip(path: Path, matrix: str) -> Path:
+    """A flat RGB colour stored as 4:2:0 with ``matrix`` (accurately rounded), tagged when it is BT.709."""
+    tags = ",setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709" if matrix == "bt709" else ""
+    ffmpeg("-f", "lavfi", "-i", "color=c=0x1bba3a:s=32x24:r=10,format=rgb24", "-frames:v", "3", "-vf",
+           f"scale=out_color_matrix={matrix}:out_range=tv:flags=accurate_rnd+full_chroma_int,format=yuv420p{tags}",
+           "-c:v", "libx264", "-qp", "0", path)
+    return path
+
+
+@pytest.mark.parametrize("matrix", ["bt709", "bt601"])
+def test_flat_colour_round_trips_within_one_level(tmp_path: Path, matrix: str) -> None:
+    src = flat_clip(tmp_path / "flat.mp4", matrix)
+    with read_frames(src) as frames:
+        assert np.abs(next(iter(frames)).astype(int) - FLAT).max() <= 1
+    out = upscale(src, tmp_path / "up.mp4")
+    with read_frames(out) as frames:
+        assert np.abs(next(iter(frames))[8:-8, 8:-8].astype(int) - FLAT).max() <= 1
+    if matrix == "bt709":
+        got = probe(out)
+        assert (got.colorspace, got.color_primaries, got.color_trc, got.color_range) == ("bt709",) * 3 + ("tv",)
+
+
+def test_anamorphic_pixels_keep_their_shape(tmp_path: Path) -> None:
+    src = clip(tmp_path / "ana.mp4", "32x24", "10", 3, "-vf", "setsar=4/3")
+    assert probe(src).sar == Fraction(4, 3)
+    assert probe(upscale(src, tmp_path / "up.mp4")).sar == Fraction(4, 3)
+
+
+def test_ten_bit_input_is_encoded_at_ten_bits_or_noted(tmp_path: Path) -> None:
+    from seemup.pipeline.upscale import UpscaleOptions, upscale_video
+
+    src = tmp_path / "deep.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-frames:v", "3", "-c:v", "libx264", "-pix_fmt",
+           "yuv420p10le", src)
+    assert probe(src).bit_depth == 10
+    assert probe(upscale(src, tmp_path / "up.mkv")).bit_depth == 10
+    result = upscale_video(src, tmp_path / "up4.mkv", UpscaleOptions(model="bicubic", device="cpu", codec="mpeg4"))
+    assert any("10-bit input encoded at 8 bits" in n for n in result.notes)
+
+
+def test_interlaced_input_is_noted(tmp_path: Path) -> None:
+    from seemup.pipeline.upscale import UpscaleOptions, upscale_video
+
+    src = tmp_path / "int.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-frames:v", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-flags", "+ilme+ildct", "-field_order", "tt", src)
+    assert probe(src).interlaced
+    result = upscale_video(src, tmp_path / "up.mkv", UpscaleOptions(model="bicubic", device="cpu"))
+    assert any("interlaced" in n and "bwdif" in n for n in result.notes)
+
+
+def test_languages_and_attachments_follow_into_mkv(tmp_path: Path) -> None:
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n", encoding="utf-8")
+    font = tmp_path / "font.ttf"
+    font.write_bytes(b"\x00\x01\x00\x00not really a font")
+    src = tmp_path / "src.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-f", "lavfi", "-i", "sine=sample_rate=16000", "-i", srt,
+           "-attach", font, "-metadata:s:t", "mimetype=application/x-truetype-font", "-map", "0:v", "-map", "1:a",
+           "-map", "2:s", "-frames:v", "4", "-t", "0.4", "-c:v", "libx264", "-c:a", "aac", "-c:s", "srt",
+           "-metadata:s:v:0", "language=fra", "-metadata:s:a:0", "language=deu", "-metadata:s:s:0", "language=eng",
+           src)
+    out = upscale(src, tmp_path / "up.mkv")
+    with av.open(str(out)) as c:
+        langs = [(s.type, s.metadata.get("language")) for s in c.streams if s.type != "attachment"]
+        assert langs == [("video", "fra"), ("audio", "deu"), ("subtitle", "eng")]
+        assert len(c.streams.attachments) == 1

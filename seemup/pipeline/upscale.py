@@ -400,7 +400,7 @@ def _write_chunk(job: JobState, chunk: Chunk, frames: Generator[np.ndarray, None
         writer = FrameWriter(job.frames_dir, size[0], size[1], info.fps, atomic=False, start_number=chunk.out_start)
     else:
         writer = FrameWriter(job.segment(chunk.index, seg_suffix), size[0], size[1], info.fps, settings=settings,
-                             force=True, timing=info.timing(chunk.out_start, chunk.out_end))
+                             force=True, timing=info.timing(chunk.out_start, chunk.out_end), video=info)
     try:
         with writer:
             written = 0

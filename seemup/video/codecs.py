@@ -13,6 +13,7 @@ CODEC_ALIASES = {"h264": "libx264", "x264": "libx264", "avc": "libx264", "h265":
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
                 "placebo")
 CHROMA_SUBSAMPLED = ("yuv420p", "yuv420p10le", "nv12", "yuv422p", "yuv422p10le")
+_MKV_LIKE = (".mkv", ".nut")
 _MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"}
 _WEBM_AUDIO = {"opus", "vorbis"}
 _TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
@@ -48,8 +49,8 @@ class EncodeSettings:
         if codec in ("libx264", "libx265") and self.preset not in X26X_PRESETS:
             raise VideoError(f"unknown preset {self.preset!r}; choose from {', '.join(X26X_PRESETS)}")
 
-    def args(self) -> list[str]:
-        """ffmpeg output options for the video stream."""
+    def args(self, pix_fmt: str | None = None) -> list[str]:
+        """ffmpeg output options for the video stream (``pix_fmt`` overrides the default one)."""
         codec = self.resolved_codec()
         out = ["-c:v", codec]
         if codec in ("libx264", "libx265"):
@@ -60,7 +61,7 @@ class EncodeSettings:
             out += ["-crf", str(self.crf)]
         if codec == "libx265":
             out += ["-x265-params", "log-level=error"]
-        pix = self.output_pix_fmt()
+        pix = pix_fmt or self.output_pix_fmt()
         if pix:
             out += ["-pix_fmt", pix]
         return out
@@ -79,6 +80,10 @@ def source_stream_args(source: VideoInfo, target: Path, input_index: int) -> tup
     suffix = target.suffix.lower()
     i = input_index
     args = ["-map_metadata", str(i), "-map_chapters", str(i)]
+    if source.language:  # the video stream is new (from the frames): its language tag comes from the source
+        args += ["-metadata:s:v:0", f"language={source.language}"]
+    if source.has_attachments and suffix in _MKV_LIKE:  # fonts for styled subtitles
+        args += ["-map", f"{i}:t?", "-c:t", "copy"]
     notes: list[str] = []
     if source.has_audio:
         args += ["-map", f"{i}:a?"]
@@ -103,3 +108,62 @@ def source_stream_args(source: VideoInfo, target: Path, input_index: int) -> tup
         else:
             notes.append(f"subtitles ({', '.join(sorted(subs))}) dropped: {suffix} cannot hold them")
     return args, notes
+
+
+# -- colour: YUV <-> RGB with the stream's own matrix and range, rounded accurately ------------------------------
+SWS_FLAGS = "accurate_rnd+full_chroma_int+full_chroma_inp+bitexact"
+_SCALE_MATRIX = {"bt709": "bt709", "fcc": "fcc", "bt470bg": "bt470bg", "smpte170m": "smpte170m",
+                 "smpte240m": "smpte240m", "bt2020nc": "bt2020nc", "bt2020c": "bt2020nc"}
+_TEN_BIT = {"libx264": "yuv420p10le", "libx265": "yuv420p10le", "libvpx-vp9": "yuv420p10le",
+            "libsvtav1": "yuv420p10le", "libaom-av1": "yuv420p10le"}
+
+
+def is_yuv(pix_fmt: str) -> bool:
+    """Whether frames of ``pix_fmt`` are YCbCr (a matrix and range apply), not RGB or grey."""
+    return "yuv" in pix_fmt or pix_fmt.startswith(("nv", "p01", "p21", "p41", "uyvy", "yuyv", "y21"))
+
+
+def _matrix_and_range(info: VideoInfo | None) -> tuple[str, str]:
+    """The matrix and range a YUV stream was (or is to be) made with: its tags, else ffmpeg's default
+    BT.601 limited range; the same pair is used both ways, so colours come back where they were."""
+    if info is None:
+        return "bt601", "tv"
+    return _SCALE_MATRIX.get(info.colorspace, "bt601"), info.color_range or "tv"
+
+
+def rgb_from_yuv_filter(info: VideoInfo) -> str:
+    """The scale filter for decoding to rgb24 (input side: the stream's matrix and range)."""
+    if not is_yuv(info.pix_fmt):
+        return f"scale=flags={SWS_FLAGS},format=rgb24"
+    matrix, rng = _matrix_and_range(info)
+    return f"scale=in_color_matrix={matrix}:in_range={rng}:flags={SWS_FLAGS},format=rgb24"
+
+
+def yuv_from_rgb_filter(video: VideoInfo | None, pix_fmt: str) -> str:
+    """The scale filter for encoding rgb24 as ``pix_fmt`` (output side: the source's matrix and range)."""
+    if not is_yuv(pix_fmt):
+        return f"scale=flags={SWS_FLAGS},format={pix_fmt}"
+    matrix, rng = _matrix_and_range(video)
+    return f"scale=out_color_matrix={matrix}:out_range={rng}:flags={SWS_FLAGS},format={pix_fmt}"
+
+
+def colour_tags_filter(video: VideoInfo | None) -> str | None:
+    """A setparams filter tagging the frames with the source's colour description (the encoder writes what
+    the frames carry; ``-color_primaries`` and the like on the command line lose to the frames' own)."""
+    if video is None:
+        return None
+    pairs = [(key, value) for key, value in (("color_primaries", video.color_primaries),
+                                             ("color_trc", video.color_trc), ("colorspace", video.colorspace),
+                                             ("range", video.color_range)) if value]
+    return "setparams=" + ":".join(f"{k}={v}" for k, v in pairs) if pairs else None
+
+
+def deep_pix_fmt(settings: EncodeSettings, video: VideoInfo | None) -> tuple[str | None, str | None]:
+    """(pixel format, note): 10-bit output for a source deeper than 8 bits where the codec can take it."""
+    pix = settings.output_pix_fmt()
+    if video is None or video.bit_depth <= 8 or settings.pix_fmt:
+        return pix, None
+    codec = settings.resolved_codec()
+    if codec in _TEN_BIT:
+        return _TEN_BIT[codec], None
+    return pix, f"{video.bit_depth}-bit input encoded at 8 bits: {codec} cannot store more"

@@ -13,6 +13,7 @@ from types import TracebackType
 
 import numpy as np
 
+from .codecs import rgb_from_yuv_filter
 from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd, file_url, popen_ffmpeg, stop_process
 from .frame_dir import list_frame_files, read_image_rgb
 from .probe import VideoInfo, probe
@@ -69,8 +70,8 @@ class FrameReader:
         if not self.autorotate:
             args.append("-noautorotate")
         args += ["-i", file_url(self.path), "-map", "0:v:0", "-an", "-sn", "-dn"]
-        if self.start:
-            args += ["-vf", f"trim=start_frame={self.start}"]
+        trim = [f"trim=start_frame={self.start}"] if self.start else []
+        args += ["-vf", ",".join([*trim, rgb_from_yuv_filter(self.info)])]
         args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
         return ffmpeg_cmd(*args)
 

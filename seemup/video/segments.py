@@ -53,6 +53,22 @@ def _segment_durations(segments: Sequence[Path], timing: FrameTiming) -> list[st
     return [seconds_arg(Fraction(b - a, 1_000_000)) for a, b in zip(us, us[1:], strict=False)]
 
 
+def _picture_notes(source: VideoInfo, segment: Path) -> list[str]:
+    """What the output does not keep of the source's pictures: depth the codec lacks, interlaced fields."""
+    import av
+
+    notes = []
+    with av.open(file_url(segment)) as container:
+        fmt = container.streams.video[0].codec_context.format
+        depth = max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
+    if source.bit_depth > depth:
+        notes.append(f"{source.bit_depth}-bit input encoded at {depth} bits: the codec cannot store more")
+    if source.interlaced:
+        notes.append("input is interlaced: its fields were upscaled together as progressive frames; "
+                     "deinterlace it first (e.g. ffmpeg -vf bwdif) for clean motion")
+    return notes
+
+
 def _dts_fix(fps: Fraction, *, timed: bool) -> str:
     """Segments whose B-frame delay differs (a short last one) leave a dts jump at the seam. Presentation times
     are right: frames spaced evenly get decode times one frame apart; timed frames (any spacing) keep theirs,
@@ -85,6 +101,7 @@ def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, sour
     if source is not None and not source.is_frame_dir:
         args += ["-i", file_url(source.path)]
         extra, notes = source_stream_args(source, target, 1)
+        notes += _picture_notes(source, segments[0])
     args += ["-map", "0:v:0", *extra, "-c:v", "copy", "-bsf:v", _dts_fix(fps, timed=durations is not None)]
     if target.suffix.lower() in (".mp4", ".m4v", ".mov"):
         args += ["-movflags", "+faststart"]

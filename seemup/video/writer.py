@@ -11,7 +11,7 @@ from types import TracebackType
 import numpy as np
 
 from .atomic import check_target, commit, is_frame_dir_target, remove_path, temp_path_for
-from .codecs import EncodeSettings, source_stream_args
+from .codecs import EncodeSettings, colour_tags_filter, deep_pix_fmt, source_stream_args, yuv_from_rgb_filter
 from .ffmpeg import StderrTail, VideoError, ffmpeg_cmd, file_url, popen_ffmpeg, stop_process
 from .frame_dir import write_image_rgb
 from .probe import FrameTiming, VideoInfo
@@ -36,7 +36,7 @@ class FrameWriter:
     def __init__(self, path: str | Path, width: int, height: int, fps: Fraction | int | float, *,
                  settings: EncodeSettings | None = None, source: VideoInfo | None = None, rotation: int = 0,
                  force: bool = False, atomic: bool = True, start_number: int = 0,
-                 timing: FrameTiming | None = None) -> None:
+                 timing: FrameTiming | None = None, video: VideoInfo | None = None) -> None:
         self.path = Path(path)
         self.width, self.height = int(width), int(height)
         if self.width <= 0 or self.height <= 0:
@@ -51,6 +51,7 @@ class FrameWriter:
         self.atomic = atomic
         self.start_number = start_number
         self.timing = timing
+        self.video = video or (source if source is not None and not source.is_frame_dir else None)
         self._mux: TimedPipe | None = None
         self.is_frame_dir = is_frame_dir_target(self.path)
         self.count = 0
@@ -78,19 +79,35 @@ class FrameWriter:
             args += ["-i", file_url(self.source.path)]
             extra, self.notes = source_stream_args(self.source, self.path, 1)
         args += ["-map", "0:v:0", *extra]
-        if self.settings.needs_even_size() and (self.width % 2 or self.height % 2):
-            self.padded = (self.width + self.width % 2, self.height + self.height % 2)
-            args += ["-vf", f"pad={self.padded[0]}:{self.padded[1]}:0:0,"
-                            f"fillborders=right={self.width % 2}:bottom={self.height % 2}:mode=smear"]
-            self.notes.append(f"padded {self.width}x{self.height} to {self.padded[0]}x{self.padded[1]} for "
-                              f"{self.settings.output_pix_fmt()}")
-        args += [*self.settings.args(), "-fps_mode", "passthrough"]
+        pix_fmt, note = deep_pix_fmt(self.settings, self.video)
+        if note:
+            self.notes.append(note)
+        args += ["-vf", ",".join(self._filters(pix_fmt))]
+        args += [*self.settings.args(pix_fmt), "-fps_mode", "passthrough"]
         if self.timing is not None:
             args += ["-enc_time_base:v", "demux"]
         if self.path.suffix.lower() in (".mp4", ".m4v", ".mov"):
             args += ["-movflags", "+faststart"]
         args.append(file_url(self.temp))
         return ffmpeg_cmd(*args)
+
+    def _filters(self, pix_fmt: str | None) -> list[str]:
+        """Pad to an even size for 4:2:0, convert RGB with the source's matrix and range, keep its pixel shape."""
+        filters: list[str] = []
+        if self.settings.needs_even_size() and (self.width % 2 or self.height % 2):
+            self.padded = (self.width + self.width % 2, self.height + self.height % 2)
+            filters += [f"pad={self.padded[0]}:{self.padded[1]}:0:0",
+                        f"fillborders=right={self.width % 2}:bottom={self.height % 2}:mode=smear"]
+            self.notes.append(f"padded {self.width}x{self.height} to {self.padded[0]}x{self.padded[1]} for "
+                              f"{pix_fmt}")
+        if pix_fmt:
+            filters.append(yuv_from_rgb_filter(self.video, pix_fmt))
+        tags = colour_tags_filter(self.video)
+        if tags:
+            filters.append(tags)
+        sar = self.video.sar if self.video is not None else Fraction(1)
+        filters.append(f"setsar={sar.numerator}/{sar.denominator}")
+        return filters
 
     def _input_args(self) -> list[str]:
         """The frames' input: raw RGB at a constant rate, or NUT carrying each frame's time (``timing``)."""
