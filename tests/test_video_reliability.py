@@ -228,3 +228,44 @@ def test_languages_and_attachments_follow_into_mkv(tmp_path: Path) -> None:
         langs = [(s.type, s.metadata.get("language")) for s in c.streams if s.type != "attachment"]
         assert langs == [("video", "fra"), ("audio", "deu"), ("subtitle", "eng")]
         assert len(c.streams.attachments) == 1
+
+
+# -- 9: container/codec mismatches are converted or refused before the first frame -----------------------------
+def av_source(path: Path, audio: str = "aac", subs: str | None = None) -> Path:
+    args: list[str | Path] = ["-f", "lavfi", "-i", "testsrc2=s=32x24:r=10", "-f", "lavfi", "-i",
+                              "sine=sample_rate=48000"]
+    if subs:
+        srt = path.with_suffix(".srt")
+        srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nhello\n", encoding="utf-8")
+        args += ["-i", srt, "-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:s", subs]
+    ffmpeg(*args, "-frames:v", "4", "-t", "0.4", "-c:v", "libx264", "-c:a", audio, path)
+    return path
+
+
+@pytest.mark.parametrize(("src_name", "audio", "subs", "out_name"), [
+    ("movtext.mp4", "aac", "mov_text", "up.mkv"),
+    ("opus.mkv", "libopus", None, "up.mov"),
+    ("flac.mkv", "flac", None, "up.mov"),
+    ("opus2.mkv", "libopus", None, "up.avi"),
+])
+def test_streams_the_container_cannot_take_are_converted(tmp_path: Path, src_name: str, audio: str,
+                                                         subs: str | None, out_name: str) -> None:
+    src = av_source(tmp_path / src_name, audio, subs)
+    got = probe(upscale(src, tmp_path / out_name))
+    assert got.has_audio and got.num_frames == 4
+    assert got.has_subtitles == bool(subs)
+
+
+@pytest.mark.parametrize(("codec", "out_name"), [("libx264", "up.webm"), ("gif", "up.mp4"), ("libvpx", "up.mp4"),
+                                                 ("rawvideo", "up.mp4")])
+def test_codec_the_container_cannot_take_is_refused_before_any_frame(tmp_path: Path, codec: str,
+                                                                     out_name: str) -> None:
+    from seemup.pipeline.upscale import UpscaleOptions, upscale_video
+    from seemup.video import VideoError
+
+    src = av_source(tmp_path / "src.mp4")
+    chunks: list[int] = []
+    with pytest.raises(VideoError, match=rf"--codec {codec} cannot be stored in \.(webm|mp4) \(.+\)"):
+        upscale_video(src, tmp_path / out_name, UpscaleOptions(model="bicubic", device="cpu", codec=codec),
+                      on_chunk=chunks.append)
+    assert chunks == [] and not (tmp_path / out_name).exists()

@@ -19,6 +19,7 @@ from seemup.errors import UserError
 from seemup.models import ModelSpec, get_spec
 from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
+from seemup.video.negotiate import check_output
 from seemup.weights.int8_ranges import ranges_path
 
 from .device import (
@@ -233,6 +234,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         raise UserError("the bicubic model has no weights; drop --weights")
     # after the quick checks: counting the frames decodes the whole input
     info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged, on_progress=progress.checking)
+    if not frame_dir_out:  # before any frame: the output must take the codec and the source's streams
+        check_output(dst, opts.encode_settings(), info)
     device = resolve_device(opts.device)
     requested = "fp32" if opts.fp32 else opts.precision
     precision = resolve_precision(device, requested)

@@ -14,9 +14,18 @@ X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
                 "placebo")
 CHROMA_SUBSAMPLED = ("yuv420p", "yuv420p10le", "nv12", "yuv422p", "yuv422p10le")
 _MKV_LIKE = (".mkv", ".nut")
-_MP4_AUDIO = {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"}
-_WEBM_AUDIO = {"opus", "vorbis"}
+# audio each container takes as it is, and what other audio becomes there (Matroska and NUT take anything)
+_AUDIO_FITS = {".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"},
+               ".m4v": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"},
+               ".mov": {"aac", "mp3", "ac3", "eac3", "alac", "mp2", "pcm_s16le", "pcm_s16be", "pcm_s24le"},
+               ".webm": {"opus", "vorbis"}, ".avi": {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}}
+_AUDIO_INTO = {".mp4": ("aac", "192k", "AAC"), ".m4v": ("aac", "192k", "AAC"), ".mov": ("aac", "192k", "AAC"),
+               ".webm": ("libopus", "160k", "Opus"), ".avi": ("libmp3lame", "192k", "MP3")}
 _TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
+_MKV_SUBS = {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle"}
+# the subtitle format text subtitles become in each container (None: the container holds none)
+_TEXT_SUBS_INTO = {".mp4": "mov_text", ".m4v": "mov_text", ".mov": "mov_text", ".webm": "webvtt", ".mkv": "srt",
+                   ".nut": "srt"}
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,38 @@ class EncodeSettings:
         return (self.output_pix_fmt() or "") in CHROMA_SUBSAMPLED
 
 
+def _audio_codec_args(codecs: tuple[str, ...], suffix: str, notes: list[str]) -> list[str]:
+    """Copy the audio where the container takes it, else re-encode it to that container's usual codec."""
+    fits = _AUDIO_FITS.get(suffix)
+    if fits is None or set(codecs) <= fits:
+        return ["-c:a", "copy"]
+    encoder, rate, name = _AUDIO_INTO[suffix]
+    notes.append(f"audio re-encoded to {name} ({', '.join(sorted(set(codecs)))} does not fit {suffix})")
+    return ["-c:a", encoder, "-b:a", rate]
+
+
+def _subtitle_args(codecs: tuple[str, ...], suffix: str, i: int, notes: list[str]) -> list[str]:
+    """Each subtitle stream copied, converted to the container's text format, or dropped with a note."""
+    args: list[str] = []
+    dropped: list[str] = []
+    out = 0
+    for k, codec in enumerate(codecs):
+        if suffix in _MKV_LIKE and codec in _MKV_SUBS:
+            action = "copy"
+        elif codec in _TEXT_SUBS:
+            action = _TEXT_SUBS_INTO.get(suffix)
+        else:
+            action = None
+        if action is None:
+            dropped.append(codec)
+            continue
+        args += ["-map", f"{i}:s:{k}", f"-c:s:{out}", action]
+        out += 1
+    if dropped:
+        notes.append(f"subtitles ({', '.join(sorted(set(dropped)))}) dropped: {suffix} cannot hold them")
+    return args
+
+
 def source_stream_args(source: VideoInfo, target: Path, input_index: int) -> tuple[list[str], list[str]]:
     """Options that carry ``source``'s audio, subtitles, chapters and metadata into ``target``.
 
@@ -86,27 +127,9 @@ def source_stream_args(source: VideoInfo, target: Path, input_index: int) -> tup
         args += ["-map", f"{i}:t?", "-c:t", "copy"]
     notes: list[str] = []
     if source.has_audio:
-        args += ["-map", f"{i}:a?"]
-        codecs = set(source.audio_codecs)
-        if suffix in (".mp4", ".m4v", ".mov") and not codecs <= _MP4_AUDIO | ({"pcm_s16le"} if suffix == ".mov"
-                                                                                else set()):
-            args += ["-c:a", "aac", "-b:a", "192k"]
-            notes.append(f"audio re-encoded to AAC ({', '.join(sorted(codecs))} does not fit {suffix})")
-        elif suffix == ".webm" and not codecs <= _WEBM_AUDIO:
-            args += ["-c:a", "libopus", "-b:a", "160k"]
-            notes.append("audio re-encoded to Opus for WebM")
-        else:
-            args += ["-c:a", "copy"]
+        args += ["-map", f"{i}:a?", *_audio_codec_args(source.audio_codecs, suffix, notes)]
     if source.has_subtitles:
-        subs = set(source.subtitle_codecs)
-        if suffix in (".mkv", ".nut"):
-            args += ["-map", f"{i}:s?", "-c:s", "copy"]
-        elif subs <= _TEXT_SUBS and suffix in (".mp4", ".m4v", ".mov"):
-            args += ["-map", f"{i}:s?", "-c:s", "mov_text"]
-        elif subs <= _TEXT_SUBS and suffix == ".webm":
-            args += ["-map", f"{i}:s?", "-c:s", "webvtt"]
-        else:
-            notes.append(f"subtitles ({', '.join(sorted(subs))}) dropped: {suffix} cannot hold them")
+        args += _subtitle_args(source.subtitle_codecs, suffix, i, notes)
     return args, notes
 
 
