@@ -59,7 +59,10 @@ def test_edvr_official_file_is_found_and_loaded(user_dir, monkeypatch):
     assert _same(seem_model.state_dict(), state, state)
 
 
-def _tiny_manifest(user: Path, adapter_source: str = SAM_ID) -> None:
+PASSING = '[weights.acceptance]\ndataset = "test"\nmean_gain = 0.03\nworst = -0.01\n'
+
+
+def _tiny_manifest(user: Path, adapter_source: str = SAM_ID, acceptance: str = PASSING) -> None:
     base = _randomize(create_model("basicvsr-tiny"), seed=2)
     torch.save({"params": base.state_dict()}, user / "tiny-base.pth")
     seem = _randomize(create_model("basicvsr-tiny-seem"), seed=3, prefix="seem.")
@@ -73,7 +76,7 @@ def _tiny_manifest(user: Path, adapter_source: str = SAM_ID) -> None:
         f'sha256 = "{sha256_file(user / "tiny-base.pth")}"\n{seemup_fields}\n'
         f'[[weights]]\nname = "tiny-adapter"\nkind = "adapter"\nmodel = "basicvsr-tiny-seem"\nbase = "tiny-base"\n'
         f'mask_source = "{adapter_source}"\nfile = "tiny-adapter.pth"\n'
-        f'sha256 = "{sha256_file(user / "tiny-adapter.pth")}"\n{seemup_fields}'
+        f'sha256 = "{sha256_file(user / "tiny-adapter.pth")}"\n{seemup_fields}{acceptance}'
     )
 
 
@@ -104,7 +107,24 @@ def test_masks_of_another_kind_are_refused(user_dir):
     # By default a run with other masks gets no adapter: SEEM zero, and the user is told why.
     model, info = build_model("basicvsr-tiny-seem", mask_source_id="classical-v1")
     assert info.name == "tiny-base" and info.mask_source_id is None
-    assert f"no SEEM adapter for mask source classical-v1 (adapters present for: {SAM_ID})" in info.notes[0]
+    assert (f"no SEEM adapter for classical-v1 passes the acceptance rule (accepted adapters present for: {SAM_ID})"
+            in info.notes[0])
+
+
+@pytest.mark.parametrize("acceptance", [
+    "",  # no record: never a default
+    '[weights.acceptance]\ndataset = "t"\nmean_gain = 0.01\nworst = 0.0\n',  # gains too little
+    '[weights.acceptance]\ndataset = "t"\nmean_gain = 0.2\nworst = -0.06\n',  # hurts one clip
+])
+def test_adapter_failing_the_acceptance_rule_is_not_a_default(user_dir, acceptance):
+    _tiny_manifest(user_dir, acceptance=acceptance)
+    model, info = build_model("basicvsr-tiny-seem", mask_source_id=SAM_ID)
+    assert info.name == "tiny-base" and not info.seem_trained
+    assert f"no SEEM adapter for {SAM_ID} passes the acceptance rule; running the backbone" in info.notes[0]
+    assert all(float(v.abs().max()) == 0 for k, v in model.state_dict().items() if k.startswith("seem.blocks.") and
+               "conv2" in k)
+    named, info2 = build_model("basicvsr-tiny-seem", "tiny-adapter", mask_source_id=SAM_ID)  # named: it runs
+    assert info2.name == "tiny-adapter" and info2.seem_trained
     zero_init = [p for n, p in model.named_parameters() if n.startswith("seem.blocks.") and n.endswith("conv2.weight")]
     assert zero_init and all(int(torch.count_nonzero(p.detach())) == 0 for p in zero_init)  # SEEM untouched
 

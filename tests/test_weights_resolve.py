@@ -97,13 +97,13 @@ def test_defaults(dirs, reds4_file):
     assert resolve_weights("bicubic", None) is None
     seem = resolve_weights("basicvsr-seem", None, mask_source_id="sam-vit_b-0123456789abcdef-pps8")
     assert seem.name == "basicvsr-reds4" and seem.mask_source_id is None
-    assert "no SEEM adapter for mask source sam-vit_b-0123456789abcdef-pps8" in seem.notes[0]
+    assert "no SEEM adapter for sam-vit_b-0123456789abcdef-pps8 passes the acceptance rule" in seem.notes[0]
     assert "equals plain basicvsr" in seem.notes[0]
 
 
 def test_sam_present_without_adapter_is_reported(dirs, monkeypatch):
     user, _ = dirs
-    assert "no SEEM adapter installed" in seem_status("basicvsr-seem")
+    assert "no SEEM adapter for basicvsr-seem passes the acceptance rule" in seem_status("basicvsr-seem")
     (user / "sam_vit_b_01ec64.pth").write_bytes(b"stand-in for the SAM checkpoint")
     status = seem_status("basicvsr-seem")
     assert "SAM checkpoint present (sam-vit-b)" in status and "seemup finetune" in status

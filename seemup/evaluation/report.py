@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 import seemup
@@ -62,47 +63,71 @@ def _memory_caption(kind: str) -> str:
             else "Peak: resident memory of the whole process (CPU)")
 
 
-def _caption(base: ModelResult | None, memory_kind: str) -> str:
+def _caption(base: ModelResult | None, memory_kind: str, backbone: ModelResult | None = None) -> str:
     parts = [f"Δ: vs {base.label}"] if base is not None else []
+    if backbone is not None:
+        parts.append(f"Δ backbone: vs {backbone.label}")
     return " · ".join([*parts, "ms/frame: model time per scored frame", _memory_caption(memory_kind)])
+
+
+def backbone_result(report: BenchReport, result: ModelResult) -> ModelResult | None:
+    """The plain backbone's result in the same run, when ``result`` is a SEEM model's: what SEEM adds or costs."""
+    if not result.model.endswith("-seem"):
+        return None
+    plain = result.model.removesuffix("-seem")
+    return next((r for r in [*report.results, report.baseline] if r is not None and r.model == plain), None)
 
 
 def model_table(report: BenchReport, result: ModelResult) -> Table:
     """One row per clip, then Average: PSNR/SSIM, delta vs the baseline, ms per frame, peak memory."""
     base = report.baseline if report.baseline is not None and report.baseline is not result else None
-    table = Table(title=title(report, result), title_justify="left", caption=_caption(base, result.memory_kind),
-                  caption_justify="left", box=box.SIMPLE_HEAD)
+    plain = backbone_result(report, result)
+    table = Table(title=escape(title(report, result)), title_justify="left", box=box.SIMPLE_HEAD,
+                  caption=escape(_caption(base, result.memory_kind, plain)), caption_justify="left")
     table.add_column("Clip", no_wrap=True)
-    for col in ("Frames", "PSNR/SSIM", *(("Δ PSNR/SSIM",) if base is not None else ()), "ms/frame", "Peak MiB"):
+    deltas = (*(("Δ PSNR/SSIM",) if base is not None else ()), *(("Δ backbone",) if plain is not None else ()))
+    for col in ("Frames", "PSNR/SSIM", *deltas, "ms/frame", "Peak MiB"):
         table.add_column(col, justify="right", no_wrap=True)
 
-    def row(name: str, score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None, **style: Any) -> None:
-        cells = [name, str(score.frames), _pair(score.psnr, score.ssim)]
+    def delta(score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None) -> str:
+        return _pair(score.psnr - ref.psnr, score.ssim - ref.ssim, True) if ref is not None else "-"
+
+    def row(name: str, score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None,
+            ref_plain: ClipScore | ModelResult | None, **style: Any) -> None:
+        cells = [escape(name), str(score.frames), _pair(score.psnr, score.ssim)]
         if base is not None:
-            cells.append(_pair(score.psnr - ref.psnr, score.ssim - ref.ssim, True) if ref is not None else "-")
+            cells.append(delta(score, ref))
+        if plain is not None:
+            cells.append(delta(score, ref_plain))
         cells += [_fmt(score.ms_per_frame, 1), _mem(score.peak_memory_bytes)]
         table.add_row(*cells, **style)
 
     for name, clip in result.clips.items():
-        row(name, clip, base.clips.get(name) if base is not None else None)
+        row(name, clip, base.clips.get(name) if base is not None else None,
+            plain.clips.get(name) if plain is not None else None)
     table.add_section()
-    row("Average", result, base, style="bold")
+    row("Average", result, base, plain, style="bold")
     return table
 
 
 def summary_table(report: BenchReport) -> Table:
     """One row per model (baseline first): for several models side by side."""
     base = report.baseline
-    table = Table(title=f"{report.dataset.name} · {report.space.upper()} · average over clips", title_justify="left",
+    heading = f"{escape(report.dataset.name)} · {report.space.upper()} · average over clips"
+    table = Table(title=heading, title_justify="left",
                   caption=_caption(base, report.results[0].memory_kind), caption_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Model (weights)")
-    for col in ("PSNR/SSIM", "Δ PSNR/SSIM", "ms/frame", "Peak MiB"):
+    with_backbone = any(backbone_result(report, r) is not None for r in report.results)
+    for col in ("PSNR/SSIM", "Δ PSNR/SSIM", *(("Δ backbone",) if with_backbone else ()), "ms/frame", "Peak MiB"):
         table.add_column(col, justify="right", no_wrap=True)
     rows = [base] if _separate_baseline(report) else []
     for r in rows + report.results:
         name = f"{r.model} ({r.weights})" if r.weights else r.model
         delta = _pair(r.psnr - base.psnr, r.ssim - base.ssim, True) if base is not None and r is not base else ""
-        table.add_row(name, _pair(r.psnr, r.ssim), delta, _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
+        plain = backbone_result(report, r)
+        extra = [_pair(r.psnr - plain.psnr, r.ssim - plain.ssim, True) if plain is not None else ""]
+        table.add_row(escape(name), _pair(r.psnr, r.ssim), delta, *(extra if with_backbone else []),
+                      _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
     return table
 
 
@@ -130,15 +155,19 @@ def _scores(result: ModelResult) -> dict[str, Any]:
     }
 
 
-def _with_delta(result: ModelResult, base: ModelResult | None) -> dict[str, Any]:
-    d = {"label": result.label, **_scores(result)}
-    if base is not None:
-        d["delta"] = {"psnr": _num(result.psnr - base.psnr), "ssim": _num(result.ssim - base.ssim),
-                      "clips": {n: {"psnr": _num(c.psnr - base.clips[n].psnr),
-                                    "ssim": _num(c.ssim - base.clips[n].ssim)}
-                                for n, c in result.clips.items() if n in base.clips}}
-    else:
-        d["delta"] = None
+def _delta(result: ModelResult, base: ModelResult | None) -> dict[str, Any] | None:
+    if base is None:
+        return None
+    return {"psnr": _num(result.psnr - base.psnr), "ssim": _num(result.ssim - base.ssim),
+            "clips": {n: {"psnr": _num(c.psnr - base.clips[n].psnr), "ssim": _num(c.ssim - base.clips[n].ssim)}
+                      for n, c in result.clips.items() if n in base.clips}}
+
+
+def _with_delta(report: BenchReport, result: ModelResult) -> dict[str, Any]:
+    d = {"label": result.label, **_scores(result), "delta": _delta(result, report.baseline)}
+    plain = backbone_result(report, result)
+    if plain is not None:
+        d["delta_backbone"] = {"backbone": plain.label, **_delta(result, plain)}  # type: ignore[dict-item]
     return d
 
 
@@ -157,7 +186,7 @@ def report_json(report: BenchReport) -> dict[str, Any]:
         "seemup_version": seemup.__version__,
         "baseline": _scores(report.baseline) if report.baseline is not None else None,
     }
-    per_model = [_with_delta(r, report.baseline) for r in report.results]
+    per_model = [_with_delta(report, r) for r in report.results]
     if len(per_model) == 1:
         return {**head, **per_model[0]}
     return {**head, "models": per_model}

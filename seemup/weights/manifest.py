@@ -28,8 +28,9 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _KNOWN_KEYS = {
     "name", "kind", "model", "config", "file", "sha256", "sha256_prefix", "size", "package", "package_file",
     "urls", "homepage", "base", "mask_source", "sam_weights", "module", "param_key", "training_data", "origin",
-    "produced_by", "command", "reference", "license", "notes", "validation",
+    "produced_by", "command", "reference", "license", "notes", "validation", "acceptance",
 }
+_ACCEPTANCE_KEYS = {"dataset", "mean_gain", "worst", "table"}
 _VALIDATION_KEYS = {"dataset", "space", "psnr", "ssim", "source", "frames", "notes"}
 
 
@@ -82,6 +83,7 @@ class WeightSet:
     license: str = ""
     notes: str = ""
     validation: tuple[Validation, ...] = ()
+    acceptance: Mapping[str, Any] | None = None  # an adapter's acceptance-rule result (docs/weights.md)
     manifest: Path | None = None  # the file this entry came from (its directory holds shipped files)
 
     @property
@@ -219,7 +221,8 @@ def _parse_entry(raw: Any, where: str, source: Path | None) -> WeightSet:
         sam_weights=opt_str("sam_weights"), module=module, param_key=opt_str("param_key"),
         training_data=opt_str("training_data") or "", produced_by=opt_str("produced_by") or "",
         command=opt_str("command") or "", reference=opt_str("reference") or "", license=opt_str("license") or "",
-        notes=opt_str("notes") or "", validation=validation, manifest=source,
+        notes=opt_str("notes") or "", validation=validation, acceptance=_parse_acceptance(raw, kind, label),
+        manifest=source,
     )
     if origin == "seemup" and kind in ("full", "adapter"):
         # What we train ourselves must say how to reproduce it and how good it is.
@@ -231,6 +234,22 @@ def _parse_entry(raw: Any, where: str, source: Path | None) -> WeightSet:
     if origin == "official" and not entry.reference:
         raise ManifestError(f"{label}: official weights need 'reference' (where the file and its recipe come from)")
     return entry
+
+
+def _parse_acceptance(raw: Any, kind: str, label: str) -> dict[str, Any] | None:
+    """``[weights.acceptance]``: what scripts/accept_adapter.py measured (adapters only)."""
+    acc = raw.get("acceptance")
+    if acc is None:
+        return None
+    if kind != "adapter" or not isinstance(acc, dict):
+        raise ManifestError(f"{label}: 'acceptance' is a table, and only adapters have one")
+    unknown = set(acc) - _ACCEPTANCE_KEYS
+    if unknown or not {"dataset", "mean_gain", "worst"} <= set(acc):
+        raise ManifestError(f"{label}: acceptance needs dataset, mean_gain and worst (and may have table), "
+                            f"not {', '.join(sorted(acc))}")
+    if not all(isinstance(acc[k], int | float) for k in ("mean_gain", "worst")):
+        raise ManifestError(f"{label}: acceptance mean_gain and worst are numbers in dB")
+    return dict(acc)
 
 
 def _parse_validation(raw: Any, label: str) -> Validation:

@@ -15,6 +15,7 @@ from typing import Any
 from seemup.errors import UserError
 from seemup.models import get_spec, resolve_name
 
+from .acceptance import recorded_verdict
 from .hashing import check_file, verification_enabled
 from .locations import expected_places, find_file, load_manifest
 from .manifest import Manifest, WeightSet
@@ -130,7 +131,8 @@ def resolve_weights(model_name: str, weights: str | Path | None, *, mask_source_
 def _default(model: str, manifest: Manifest, mask_source_id: str | None, verify: bool | None) -> WeightsInfo | None:
     notes: list[str] = []
     if get_spec(model).uses_masks:
-        present = [a for a in manifest.adapters_for(model) if find_file(a) is not None]
+        present = [a for a in manifest.adapters_for(model)
+                   if recorded_verdict(a.acceptance) and find_file(a) is not None]
         if mask_source_id is not None:
             matching = [a for a in present if a.mask_source == mask_source_id]
         else:
@@ -159,22 +161,23 @@ def seem_status(model_name: str, mask_source_id: str | None = None, manifest: Ma
         return None
     manifest = manifest or load_manifest()
     adapters = manifest.adapters_for(model)
-    present = [a for a in adapters if find_file(a) is not None]
+    present = [a for a in adapters if recorded_verdict(a.acceptance) and find_file(a) is not None]
     plain = f"{model} output equals plain {backbone_of(model)} (SEEM stays zero)"
     fix = "until `seemup finetune` trains SEEM on those masks"
     if mask_source_id is not None:
         if any(a.mask_source == mask_source_id for a in present):
             return None
         trained_for = sorted({a.mask_source for a in present if a.mask_source})
-        others = f" (adapters present for: {', '.join(trained_for)})" if trained_for else ""
-        return f"no SEEM adapter for mask source {mask_source_id}{others}: {plain} {fix}"
+        others = f" (accepted adapters present for: {', '.join(trained_for)})" if trained_for else ""
+        return (f"no SEEM adapter for {mask_source_id} passes the acceptance rule{others}; "
+                f"running the backbone ({plain})")
     if present:
         return None
     sams = [s for s, _ in sam_checkpoints(manifest)]
     if sams:
         names = ", ".join(s.name for s in sams)
         return f"SAM checkpoint present ({names}) but no SEEM adapter trained on its masks: {plain} {fix}"
-    return f"no SEEM adapter installed for {model}: {plain}"
+    return f"no SEEM adapter for {model} passes the acceptance rule; running the backbone ({plain})"
 
 
 def sam_checkpoints(manifest: Manifest | None = None) -> list[tuple[WeightSet, Path]]:
