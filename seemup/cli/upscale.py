@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from seemup.errors import UserError
+
 from .app import app
+
+if TYPE_CHECKING:
+    from seemup.pipeline import ProgressSink
 
 _HELP = {
     "input": "Input video file, or a folder of png/jpg frames.",
@@ -63,31 +72,105 @@ def upscale(
     skip_damaged: bool = typer.Option(False, "--skip-damaged", help=_HELP["skip_damaged"]),
 ) -> None:
     """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM); resumable, never half-writes OUT."""
-    from fractions import Fraction
-
     from rich.console import Console
 
-    from seemup.errors import UserError
-    from seemup.pipeline import NullProgress, RichProgress, UpscaleOptions, upscale_video
-
-    rate = None
-    if fps is not None:
-        try:
-            rate = Fraction(fps)
-        except (ValueError, ZeroDivisionError):
-            raise UserError(f"--fps {fps!r} is not a number or fraction") from None
-    options = UpscaleOptions(
-        model=model, weights=weights, scale=scale, chunk=chunk, overlap=overlap, tile=tile, tile_overlap=tile_overlap,
-        device=device, precision=precision, fp32=fp32, codec=codec, crf=crf, preset=preset, force=force,
-        resume=resume, quiet=quiet,
-        mask_source=mask_source, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=rate,
-        skip_damaged=skip_damaged,
-    )
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    progress = NullProgress() if quiet else RichProgress(console=err)
+    stop = _StopSignals()
+    try:  # the imports too: torch takes seconds to load, and a Ctrl-C then deserves its line as well
+        from seemup.pipeline import NullProgress, RichProgress, UpscaleOptions, upscale_video
 
-    def notice(message: str) -> None:
-        err.print(message, markup=False)
+        options = UpscaleOptions(
+            model=model, weights=weights, scale=scale, chunk=chunk, overlap=overlap, tile=tile,
+            tile_overlap=tile_overlap, device=device, precision=precision, fp32=fp32, codec=codec, crf=crf,
+            preset=preset, force=force, resume=resume, quiet=quiet, mask_source=mask_source,
+            sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=_rate(fps), skip_damaged=skip_damaged,
+        )
+        progress = stop.checked(NullProgress() if quiet else RichProgress(console=err))
 
-    result = upscale_video(input, output, options, progress=progress, log=None if quiet else notice)
+        def notice(message: str) -> None:
+            err.print(message, markup=False)
+
+        result = upscale_video(input, output, options, progress=progress, log=None if quiet else notice)
+    except Exception:
+        if not stop.received:
+            raise
+        # Ctrl-C also reaches the ffmpeg processes, whose end can surface first as an error of their own
+        from seemup.pipeline.upscale import kept_after_stop
+
+        err.print(f"interrupted: {kept_after_stop(output)}", markup=False)
+        raise typer.Exit(128 + stop.signum) from None
+    except KeyboardInterrupt as exc:  # Typer would exit 130 without a word: say what was kept
+        kept = getattr(exc, "kept", None) or f"nothing was written; {output} is unchanged"
+        err.print(f"interrupted: {kept}", markup=False)
+        raise typer.Exit(128 + stop.signum) from None
+    finally:
+        stop.restore()
     print(result.summary())
+
+
+class _StopSignals:
+    """SIGTERM stops a run as Ctrl-C does (KeyboardInterrupt, the partial work kept, one line saying so).
+
+    Python drops a KeyboardInterrupt raised while it runs an at-fork or ``__del__`` hook (each chunk starts
+    an encoder process), so the signal is also remembered and raised again at the next frame's progress call.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._previous: dict[int, object] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread (an embedding program): its own handling stays
+                pass
+
+    @property
+    def signum(self) -> int:
+        return int(self.received[0]) if self.received else int(signal.SIGINT)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.received.append(signum)
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.received:
+            raise KeyboardInterrupt
+
+    def checked(self, sink: ProgressSink) -> ProgressSink:
+        """``sink`` with a check for a swallowed stop before each update."""
+        return _CheckedProgress(sink, self.check)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
+class _CheckedProgress:
+    def __init__(self, sink: ProgressSink, check: Callable[[], None]) -> None:
+        self.sink, self.check = sink, check
+
+    def checking(self, done: int, total: int) -> None:
+        self.check()
+        self.sink.checking(done, total)
+
+    def start(self, total: int, completed: int = 0) -> None:
+        self.check()
+        self.sink.start(total, completed)
+
+    def advance(self, frames: int) -> None:
+        self.check()
+        self.sink.advance(frames)
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+def _rate(fps: str | None) -> Fraction | None:
+    """--fps as an exact fraction (24, 25, 30000/1001, 29.97)."""
+    if fps is None:
+        return None
+    try:
+        return Fraction(fps)
+    except (ValueError, ZeroDivisionError):
+        raise UserError(f"--fps {fps!r} is not a number or fraction") from None

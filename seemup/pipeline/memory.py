@@ -56,3 +56,48 @@ def keep_frame_buffers() -> bool:
     if libc is None:
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, FRAME_BUFFER_MAX)) and bool(libc.mallopt(M_TRIM_THRESHOLD, HEAP_SLACK))
+
+
+GIB = 1024**3
+
+
+def free_memory(device) -> int:  # noqa: ANN001 - a torch.device
+    """Bytes a job can use on ``device``: free CUDA memory, or the kernel's MemAvailable (free RAM plus the
+    page cache it can drop), which unlike free pages alone does not turn down a machine with a full cache."""
+    from .device import available_memory
+
+    if device.type != "cpu":
+        return available_memory(device)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return available_memory(device)
+
+
+def inference_bytes(height: int, width: int, frames: int, num_feat: int, element_size: int, *, streamed: bool,
+                    tile: int | None = None, tile_overlap: int = 0, window: int | None = None) -> int:
+    """Rough peak bytes of one piece of work: ``frames`` input frames at once (a chunk and its context, or
+    a window model's batch of neighbourhoods) of ``height`` x ``width`` through a ``num_feat``-channel network.
+
+    Recurrent, whole frames: the stored features of every frame plus one output frame's reconstruction (as
+    ``default_chunk`` counts them). Tiled: the same for one tile, plus the whole x4 output, which is
+    blended at full size. Window models: about eight feature maps per frame. An estimate to refuse a job
+    that cannot fit with the numbers, before it allocates until it dies; it is no promise that one that
+    passes fits.
+    """
+    from .device import bytes_per_frame
+
+    pixels = height * width
+    inputs = frames * pixels * 3 * (1 + 4)  # decoded uint8 frames and their float copy
+    th, tw = (min(height, tile + 2 * tile_overlap), min(width, tile + 2 * tile_overlap)) if tile else (height, width)
+    if window:
+        return inputs + frames * num_feat * th * tw * element_size * 8 + frames // window * 3 * 16 * pixels * 4 * 2
+    if tile:
+        blended = frames * 3 * 16 * pixels * (4 + 1)  # float sum, then uint8
+        return inputs + frames * bytes_per_frame(th, tw, num_feat, element_size, streamed=False) + blended
+    reconstruct = 64 * 16 * pixels * element_size * 2 if num_feat else 0
+    return inputs + frames * bytes_per_frame(height, width, num_feat, element_size, streamed) + reconstruct

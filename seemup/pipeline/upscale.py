@@ -6,6 +6,11 @@ complete, and an interrupted job continues from its last finished chunk with ``r
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import struct
+import tempfile
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -17,8 +22,19 @@ import torch
 
 from seemup.errors import UserError
 from seemup.models import ModelSpec, get_spec
-from seemup.video import EncodeSettings, FrameWriter, VideoInfo, join_segments, probe, read_frames, segment_suffix
+from seemup.video import (
+    EncodeSettings,
+    FrameWriter,
+    VideoInfo,
+    frame_name,
+    join_segments,
+    list_frame_files,
+    probe,
+    read_frames,
+    segment_suffix,
+)
 from seemup.video.atomic import check_target, commit, is_frame_dir_target
+from seemup.video.ffmpeg import ffmpeg_cmd, run_ffmpeg
 from seemup.video.negotiate import check_output
 from seemup.weights.int8_ranges import ranges_path
 
@@ -32,14 +48,16 @@ from .device import (
     resolve_precision,
 )
 from .int8 import apply_int8, prefer_int8
-from .memory import release_freed_memory
+from .memory import GIB, free_memory, inference_bytes, release_freed_memory
 from .prefetch import Prefetcher
 from .progress import NullProgress, ProgressSink
 from .runner import MIN_TILE, SCALE, ModelRunner
 from .schedule import Chunk, plan_chunks, window_context, window_indices
-from .state import JobState, open_job
+from .state import JobLock, JobState, open_job, partial_dir_for, read_state, saved_chunk
 
 CPU_FAST_MODEL = "basicvsr-lite"  # what the CPU notice suggests instead of a model at least twice as slow
+_FRAME_NAME = re.compile(r"\d{8}\.png")  # how seemup names PNG output frames (video.frame_name)
+_STORED_FRAMES = re.compile(r"frame=\s*(\d+)")
 
 
 @dataclass
@@ -194,6 +212,14 @@ def _fast_model_precision(requested: str, precision: str) -> str:
     return "int8" if prefer_int8(requested, torch.device("cpu"), info.path if info else None) else precision
 
 
+class JobInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, which the CLI turns into one) during a run; ``kept`` says what stays on disk."""
+
+    def __init__(self, kept: str) -> None:
+        super().__init__(kept)
+        self.kept = kept
+
+
 def upscale_video(
     input: str | Path,
     output: str | Path,
@@ -206,36 +232,175 @@ def upscale_video(
     """Upscale ``input`` (video file or frame folder) x4 into ``output`` (video file or PNG folder).
 
     ``log`` receives notices (estimates, hints); ``on_chunk(k)`` runs after chunk ``k`` is safely on disk
-    (tests interrupt there). Bad input or options raise :class:`UserError`.
+    (tests interrupt there). Bad input or options raise :class:`UserError`; an interruption raises
+    :class:`JobInterrupted`, which says what was kept.
     """
     progress = progress or NullProgress()
     try:  # the display may already be live while the input is checked, so it is stopped on any way out
         return _upscale(Path(input), Path(output), options or UpscaleOptions(), progress, log, on_chunk)
+    except JobInterrupted:
+        raise
+    except KeyboardInterrupt as exc:
+        raise JobInterrupted(kept_after_stop(Path(output))) from exc
     finally:
         progress.close()
 
 
-def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
-             log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
-    opts.validate()
-    say = log or (lambda _msg: None)
-    frame_dir_out = is_frame_dir_target(dst)
+def kept_after_stop(output: Path) -> str:
+    """What an interrupted run of ``output`` left on disk, from the partial folder's state."""
+    saved = read_state(output) or {}
+    done = saved.get("done")
+    if isinstance(done, int) and done > 0:
+        return (f"{done}/{saved.get('num_chunks', '?')} chunks kept in {partial_dir_for(output)}; "
+                "rerun with --resume to continue")
+    return f"no chunk was finished, nothing kept; {output} is unchanged"
+
+
+def preflight(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool) -> ModelSpec:
+    """The checks that need no decoding, so that a mistake is one line before anything is loaded or written."""
     if src.exists() and dst.exists() and src.resolve() == dst.resolve():
         raise UserError("output must not be the input")
     if not src.exists():
         raise UserError(f"input not found: {src}")
-    check_target(dst, opts.force)
-
+    _check_input_kind(src)
+    if not dst.parent.is_dir():
+        raise UserError(f"output folder does not exist: {dst.parent}")
+    check_replaceable(dst, frame_dir_out)
+    _check_name_length(dst)
     try:
         spec = get_spec(opts.model)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if spec.name == "bicubic" and opts.weights is not None:
         raise UserError("the bicubic model has no weights; drop --weights")
+    if spec.uses_masks:
+        _check_cache_dir(opts.cache_dir)
+    return spec
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _check_input_kind(src: Path) -> None:
+    """A FIFO or device as input would block or never end: only regular files and folders are read."""
+    mode = src.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise UserError(f"input {src} is {_file_kind(mode)}, not a video file or a folder of frames")
+
+
+def check_replaceable(dst: Path, frame_dir_out: bool) -> None:
+    """Only a regular file, or a folder of nothing but PNG frames named as seemup names them (00000000.png,
+    ...), is ever replaced (with --force): never a device, FIFO or socket, nor a folder of other files."""
+    try:
+        st = dst.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"cannot use {dst} as output: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise UserError(f"output {dst} is {_file_kind(st.st_mode)}; seemup replaces only regular files and "
+                        "folders of frames it wrote")
+    if not frame_dir_out:
+        raise UserError(f"output {dst} is a folder; a video cannot replace it")
+    others = sorted(p.name for p in dst.iterdir() if not (_FRAME_NAME.fullmatch(p.name) and p.is_file()))
+    if others:
+        raise UserError(f"output folder {dst} holds files seemup did not write ({', '.join(others[:3])}); "
+                        "refusing to replace it")
+
+
+def _check_name_length(dst: Path) -> None:
+    """The hidden partial folder's name is the output's plus 16 bytes; it must fit the file system's limit."""
+    try:
+        limit = os.pathconf(dst.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    partial = len(os.fsencode(partial_dir_for(dst).name))
+    if partial > limit:
+        room = limit - (partial - len(os.fsencode(dst.name)))
+        raise UserError(f"output name too long ({len(os.fsencode(dst.name))} bytes): seemup keeps the unfinished "
+                        f"output beside it under a name {partial - len(os.fsencode(dst.name))} bytes longer and "
+                        f"the file system allows {limit}; use at most {room} bytes")
+
+
+def _check_cache_dir(cache_dir: Path | None) -> None:
+    """The mask cache must be a folder seemup can write in (it is created if missing)."""
+    from seemup.masks.paths import default_mask_cache_dir
+
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_mask_cache_dir()
+    what = f"--cache-dir {folder}" if cache_dir is not None else f"mask cache {folder} (--cache-dir sets another)"
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{what} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".seemup-write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise UserError(f"cannot write in {what}: {exc.strerror}") from None
+
+
+def check_frame_folder(info: VideoInfo, progress: ProgressSink) -> None:
+    """Every image of a frame-folder input has the first one's size and is intact, checked from its header
+    (and, for PNG, its chunk checksums) without decoding, before any work: the reader would only find a bad
+    frame when it got there, after hours."""
+    files = list_frame_files(info.path)
+    for i, f in enumerate(files):
+        w, h = _image_size(f)
+        if (w, h) != (info.width, info.height):
+            raise UserError(f"{f.name} is {w}x{h}, the first frame is {info.width}x{info.height}: all frames of "
+                            "a folder must have one size")
+        progress.checking(i + 1, len(files))
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """Width and height as displayed (JPEG EXIF orientation applied, as the reader does); a damaged file is
+    a :class:`UserError`."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            (w, h), fmt = im.size, im.format
+            turned = fmt == "JPEG" and im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            if fmt == "PNG":
+                im.verify()
+    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as exc:
+        raise UserError(f"frame {path} is damaged or not an image ({exc})") from None
+    if fmt == "JPEG" and not _jpeg_complete(path):
+        raise UserError(f"frame {path} is damaged or not an image (the JPEG data is cut short)")
+    return (h, w) if turned else (w, h)
+
+
+def _jpeg_complete(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 64))
+        return f.read().rstrip(b"\x00\r\n ").endswith(b"\xff\xd9")
+
+
+def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
+             log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+    opts.validate()
+    frame_dir_out = is_frame_dir_target(dst)
+    spec = preflight(src, dst, opts, frame_dir_out)
+    with JobLock(dst):  # held until the output is in place or the run has stopped; the kernel drops it on a crash
+        check_target(dst, opts.force)
+        return _run_job(src, dst, spec, opts, frame_dir_out, progress, log, on_chunk)
+
+
+def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, frame_dir_out: bool,
+             progress: ProgressSink, log: Callable[[str], None] | None,
+             on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+    say = log or (lambda _msg: None)
     # after the quick checks: counting the frames decodes the whole input
     info = probe(src, fps=opts.fps, skip_damaged=opts.skip_damaged, on_progress=progress.checking)
     if not frame_dir_out:  # before any frame: the output must take the codec and the source's streams
         check_output(dst, opts.encode_settings(), info)
+    if info.is_frame_dir:
+        check_frame_folder(info, progress)
     device = resolve_device(opts.device)
     requested = "fp32" if opts.fp32 else opts.precision
     precision = resolve_precision(device, requested)
@@ -279,14 +444,7 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         notes += list(winfo.notes)
 
     window = getattr(model, "num_frame", None) if spec.kind == "window" else None  # weights may change it
-    num_feat = int(spec.config.get("num_feat", 64))
-    if window:
-        chunk = opts.chunk or 16
-        overlap = window_context(window)
-    else:
-        chunk = opts.chunk or default_chunk(device, height, width, num_feat, precision in ("fp16", "bf16"),
-                                            streamed=hasattr(model, "stream"))
-        overlap = 0 if spec.name == "bicubic" else opts.overlap  # frame-by-frame: context would be wasted work
+    chunk, overlap = _chunking(opts, dst, spec, model, window, device, precision, (width, height))
     tile = opts.tile or None
     plan = plan_chunks(info.num_frames, chunk, overlap)
     multiple = 4 if window else 1
@@ -295,6 +453,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
                      "(cropped back)")
     runner = ModelRunner(model, device, precision=precision, tile=tile, tile_overlap=opts.tile_overlap,
                          multiple=multiple)
+    at_once = (4 if device.type == "cuda" else 1) * window if window else max(2, plan[0].in_end - plan[0].in_start)
+    check_memory(runner, spec, window, (width, height), at_once)
     fingerprint = _fingerprint(opts, spec.name, weights_path, masker.id if masker else None, info, device, precision,
                                chunk, overlap, tile, frame_dir_out)
     job = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
@@ -313,15 +473,13 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
                                    seg_suffix, frame_dir_out, progress, on_chunk)
         _assemble(job, plan, dst, info, settings, seg_suffix, frame_dir_out, autorotate, opts.force, notes)
     except BaseException as exc:
-        if job.done == 0:
-            job.discard()
-        else:
-            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
-            say(f"{what}: {job.done}/{len(plan)} chunks kept in {job.dir}; rerun with --resume to continue")
+        _after_failure(job, len(plan), exc, say)
         raise
     progress.close()  # the bar ends before the summary is printed
     seconds = time.perf_counter() - t0
-    job.discard()
+    left = job.discard()
+    if left:
+        notes.append(f"{job.dir} was left in place: it holds files seemup did not write ({', '.join(left[:3])})")
     notes += runner.notes
     return UpscaleResult(
         output=dst, model=spec.name, weights=winfo.name if winfo else None, device=str(device),
@@ -329,6 +487,65 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
         frames=info.num_frames, computed_frames=computed, seconds=seconds, chunk=chunk, overlap=overlap,
         tile=runner.tile, resumed_from=resumed_from, notes=notes,
     )
+
+
+def _chunking(opts: UpscaleOptions, dst: Path, spec: ModelSpec, model: torch.nn.Module, window: int | None,
+              device: torch.device, precision: str, size: tuple[int, int]) -> tuple[int, int]:
+    """Chunk length and context. The length is --chunk, or on --resume the interrupted run's (stored in its
+    state.json: free memory may differ now, and a length chosen from it is no option the user gave), or
+    what fits in free memory."""
+    chunk = opts.chunk or (saved_chunk(dst) if opts.resume else None)
+    if window:
+        return chunk or 16, window_context(window)
+    num_feat = int(spec.config.get("num_feat", 64))
+    chunk = chunk or default_chunk(device, size[1], size[0], num_feat, precision in ("fp16", "bf16"),
+                                   streamed=hasattr(model, "stream"))
+    return chunk, 0 if spec.name == "bicubic" else opts.overlap  # frame by frame: context would be wasted work
+
+
+SUGGESTED_TILE = 256
+_SMALLER_CHUNKS = ((4, 2), (2, 1), (1, 0))  # (--chunk, --overlap) to suggest, largest first
+
+
+def check_memory(runner: ModelRunner, spec: ModelSpec, window: int | None, size: tuple[int, int],
+                 frames: int) -> None:
+    """Refuse a job whose ``frames`` at a time cannot fit in free memory, with the numbers and settings that
+    would fit, before it allocates until it dies (a 50 KB file can declare 4096x4096 frames). On CUDA a job
+    that fits in tiles is left to the out-of-memory fallback, which finds the tile itself."""
+    w, h = size
+    num_feat = 0 if spec.name == "bicubic" else int(spec.config.get("num_feat", 64))
+    element = 2 if runner.precision in ("fp16", "bf16") else 4
+    streamed = hasattr(runner.model, "stream")
+
+    def need(n: int, tile: int | None) -> int:
+        return inference_bytes(h, w, n, num_feat, element, streamed=streamed, tile=tile,
+                               tile_overlap=runner.tile_overlap, window=window)
+
+    free = free_memory(runner.device)
+    if need(frames, runner.tile) <= free:
+        return
+    tile = runner.tile or SUGGESTED_TILE
+    if not runner.tile and need(frames, tile) <= free:
+        if runner.device.type == "cuda":
+            return
+        advice = f"try --tile {tile}"
+    else:
+        sizes = [(c, o, max(2, c + 2 * o)) for c, o in _SMALLER_CHUNKS]
+        fits = [(c, o) for c, o, n in sizes if n < frames and need(n, tile) <= free]
+        advice = (f"try --chunk {fits[0][0]} --overlap {fits[0][1]} --tile {tile}" if fits and not window
+                  else "it is too large for this machine")
+    raise UserError(f"{w}x{h} frames need about {need(frames, runner.tile) / GIB:.1f} GiB ({frames} frames at a "
+                    f"time) and {free / GIB:.1f} GiB is free on {runner.device.type}: {advice}")
+
+
+def _after_failure(job: JobState, num_chunks: int, exc: BaseException, say: Callable[[str], None]) -> None:
+    """Drop a job that finished no chunk; otherwise keep it and, unless interrupted (the caller is told
+    through :class:`JobInterrupted`), say what was kept."""
+    if job.done == 0:
+        job.discard()
+    elif not isinstance(exc, KeyboardInterrupt):
+        more = "; rerun with --resume to continue" if job.done < num_chunks else ""
+        say(f"stopped: {job.done}/{num_chunks} chunks kept in {job.dir}{more}")
 
 
 def _run_chunks(info: VideoInfo, plan: list[Chunk], job: JobState, runner: ModelRunner, masker, window: int | None,
@@ -419,16 +636,34 @@ def _write_chunk(job: JobState, chunk: Chunk, frames: Generator[np.ndarray, None
 
 def _assemble(job: JobState, plan: list[Chunk], dst: Path, info: VideoInfo, settings: EncodeSettings,
               seg_suffix: str, frame_dir_out: bool, autorotate: bool, force: bool, notes: list[str]) -> None:
-    """Put the finished chunks together at ``dst`` (atomically)."""
+    """Put the finished chunks together and check that every planned frame is there before the result is
+    renamed onto ``dst`` (so a run never ends with a shorter output and exit status 0)."""
+    check_replaceable(dst, frame_dir_out)
     if frame_dir_out:
-        n = len(list(job.frames_dir.glob("*.png")))
-        if n != info.num_frames:
-            raise UserError(f"partial output in {job.dir} has {n} of {info.num_frames} frames; rerun with --force")
+        names = {p.name for p in job.frames_dir.iterdir()} if job.frames_dir.is_dir() else set()
+        have = len(names & {frame_name(i) for i in range(info.num_frames)})
+        if have != info.num_frames or len(names) != have:
+            raise UserError(f"partial output in {job.dir} has {have} of {info.num_frames} frames; "
+                            "rerun with --force")
         commit(job.frames_dir, dst, force)
         return
     segments = [job.segment(c.index, seg_suffix) for c in plan]
     missing = [s.name for s in segments if not s.is_file()]
     if missing:
         raise UserError(f"partial output in {job.dir} lacks {', '.join(missing[:3])}; rerun with --force")
-    notes += join_segments(segments, dst, info.fps, source=None if info.is_frame_dir else info,
-                           rotation=0 if autorotate else info.rotation, force=force)
+    joined = job.joined(dst.suffix)
+    notes += join_segments(segments, joined, info.fps, source=None if info.is_frame_dir else info,
+                           rotation=0 if autorotate else info.rotation, force=True)
+    have = stored_frames(joined)
+    if have != info.num_frames:
+        counted = f"has {have} of" if have >= 0 else "cannot be counted against"
+        raise UserError(f"the assembled video {counted} the {info.num_frames} frames planned, so {dst} was "
+                        f"not written; the chunks in {job.dir} are suspect: rerun with --force")
+    commit(joined, dst, force)
+
+
+def stored_frames(path: Path) -> int:
+    """Video frames (packets) in ``path``, by stream copy: no decoding, seconds even for a long film."""
+    proc = run_ffmpeg(ffmpeg_cmd("-i", str(path.absolute()), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"))
+    counts = _STORED_FRAMES.findall(proc.stderr)
+    return int(counts[-1]) if proc.returncode == 0 and counts else -1
