@@ -1,6 +1,11 @@
-"""The Typer application object shared by the command modules."""
+"""The Typer application object shared by the command modules, and checks they share."""
+
+import tempfile
+from pathlib import Path
 
 import typer
+
+from seemup.errors import UserError
 
 app = typer.Typer(
     name="seemup",
@@ -14,8 +19,6 @@ app = typer.Typer(
 
 def not_implemented(command: str) -> None:
     """Exit 2 with a clear message for a command the product will have but does not yet."""
-    from seemup.errors import UserError
-
     raise UserError(f"'seemup {command}' is not implemented yet", exit_code=2)
 
 
@@ -24,3 +27,30 @@ def plain(text: object) -> str:
     from rich.markup import escape
 
     return escape(str(text))
+
+
+def check_writable_dir(path: Path, what: str) -> None:
+    """Fail now, in one line, when the folder ``path`` cannot hold files (a file in the way, no permission),
+    rather than after minutes of work; a folder that does not exist yet must be creatable."""
+    _writable(Path(path).expanduser(), f"{what} {path}")
+
+
+def check_output_file(path: Path, what: str) -> None:
+    """Fail now, in one line, when the file ``path`` could not be written at the end of the run."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder; give a file name, e.g. {path / 'scores.json'}")
+    _writable(path.parent, f"{what} {path}")
+
+
+def _writable(folder: Path, label: str) -> None:
+    existing = folder
+    while not existing.exists() and existing != existing.parent:  # made when needed: an ancestor must take it
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{label}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UserError(f"{label}: cannot write in {existing} ({exc.strerror or exc})") from None

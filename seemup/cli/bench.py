@@ -20,7 +20,7 @@ from rich.text import Text
 
 from seemup.errors import UserError
 
-from .app import app
+from .app import app, check_output_file, check_writable_dir, plain
 
 
 class _FrameRate(ProgressColumn):
@@ -61,7 +61,8 @@ def bench(
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
     from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
     from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
-    from seemup.masks import resolve_device
+    from seemup.evaluation.checks import check_first_clip_crop, check_frames
+    from seemup.masks import default_mask_cache_dir, resolve_device
     from seemup.metrics import SPACES
     from seemup.pipeline.device import resolve_precision
 
@@ -70,13 +71,16 @@ def bench(
 
     def note(msg: str) -> None:
         if not quiet:
-            err.print(f"[yellow]note:[/] {msg}")
+            err.print(f"[yellow]note:[/] {plain(msg)}")
 
     if space is not None and space.lower() not in SPACES:
         raise UserError(f"--space must be one of {', '.join(SPACES)}, got {space!r}", exit_code=2)
+    if json_path is not None:
+        check_output_file(json_path, "--json")
     dev = resolve_device(device)
     precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
+    check_first_clip_crop(ds, crop_border, max_frames)
     for w in ds.warnings:
         note(w)
     if max_frames is not None:
@@ -84,6 +88,7 @@ def bench(
     base_name = None if baseline.lower() == "none" else baseline
     masks_fn, mask_id = None, None
     if needs_masks([*model, *([base_name] if base_name else [])]):
+        check_writable_dir(cache_dir or default_mask_cache_dir(), "--cache-dir" if cache_dir else "mask cache")
         masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
     runs = build_runs(model, weights, dev, mask_id, precision)
     base = None
@@ -91,13 +96,14 @@ def bench(
         base = (next((r for r in runs if r.label == base_name), None)
                 or build_run(base_name, None, dev, mask_id, precision))
     separate_base = base is not None and all((r.name, r.weights) != (base.name, base.weights) for r in runs)
+    check_frames(ds, [*runs, *([base] if base is not None else [])], max_frames)
     for r in [*runs, *([base] if separate_base else [])]:
         for n in r.notes:
             note(f"{r.label}: {n}")
 
     extra = 1 if separate_base else 0
     total = scored_frame_count(ds, max_frames) * (len(runs) + extra)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _FrameRate(),
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), _FrameRate(),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet, transient=True)
     with progress:
         task = progress.add_task(f"bench {ds.name}", total=total)
@@ -110,4 +116,4 @@ def bench(
     if json_path is not None:
         written = write_json(report, json_path)
         if not quiet:
-            err.print(f"wrote {written}")
+            err.print(f"wrote {written}", markup=False)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .app import app
+from .app import app, check_writable_dir
 
 _HELP = {
     "input": "Video file, folder of png/jpg frames, or dataset root (searched recursively).",
@@ -35,7 +35,7 @@ def masks(
 ) -> None:
     """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
     from seemup.errors import UserError
-    from seemup.masks import CachedMasks, MaskCache, get_mask_source, resolve_device
+    from seemup.masks import CachedMasks, MaskCache, default_mask_cache_dir, get_mask_source, resolve_device
     from seemup.masks.precompute import find_inputs, precompute_masks
 
     if cache_size_gb <= 0:
@@ -43,6 +43,7 @@ def masks(
     if downscale < 1:
         raise UserError(f"--downscale must be >= 1, got {downscale}")
     resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
+    check_writable_dir(cache_dir or default_mask_cache_dir(), "--cache-dir" if cache_dir else "mask cache")
     inputs = find_inputs(input)
     mask_source = get_mask_source(source, sam_checkpoint=sam_checkpoint, device=device, quiet=quiet)
     cached = CachedMasks(mask_source, MaskCache(cache_dir, max_bytes=int(cache_size_gb * 1024**3)))
@@ -68,6 +69,7 @@ def masks(
             progress.update(task, rate=f"{speed:.1f} frames/s" if speed else "")
 
         if not quiet:
-            err.print(f"{len(inputs)} input(s), {total} frames, source {mask_source.id}, cache {cached.cache.dir}")
+            err.print(f"{len(inputs)} input(s), {total} frames, source {mask_source.id}, cache {cached.cache.dir}",
+                      markup=False, soft_wrap=True)
         summary = precompute_masks(inputs, cached, on_frames=advance, downscale=downscale)
     print(summary.line())

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from seemup.errors import UserError
 
-from .app import app
+from .app import app, check_writable_dir
 
 Opt = typer.Option
 ModelOpt = Annotated[str | None, Opt("--model", "-m", help="Model to train, e.g. basicvsr-lite.")]
@@ -45,7 +45,8 @@ InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from 
 ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
 AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision (default on with CUDA).")]
 SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn (default 0).")]
-WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes (default 4).")]
+WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes (default 4; never more "
+                                       "than the CPU cores available).")]
 SaveOpt = Annotated[int | None, Opt("--save-every", help="Save a training state and weights every N iterations "
                                     "(default 5000).")]
 KeepOpt = Annotated[int | None, Opt("--keep-checkpoints", help="Training states kept; weights all kept (default 3).")]
@@ -76,6 +77,7 @@ def _floats(text: str | None, name: str, kind: type = float) -> list | None:
 
 def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path | None) -> None:
     from seemup.training import build_config, train
+    from seemup.training.setup import cache_root
 
     options = dict(options)
     options["periods"] = _floats(options.get("periods"), "--periods", int)
@@ -89,10 +91,11 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
     if resume is None:
         options["mode"] = mode
     cfg, state, _ = build_config(options, str(config) if config else None, str(resume) if resume else None)
-    result = train(cfg, state)
+    check_writable_dir(cache_root(cfg), "--cache-dir" if cfg.cache_dir else "clip cache")
+    result = train(cfg, state, Console(stderr=True, highlight=False, markup=False))  # paths print as they are
     cfg = result.config or cfg
     if result.is_main:
-        out = Console(highlight=False)
+        out = Console(highlight=False, markup=False)
         psnr = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         loss = f", loss {result.last_loss:.5f}" if result.last_loss is not None else ""
         out.print(f"trained {cfg.model} to iteration {result.iteration}{loss}{psnr}; "

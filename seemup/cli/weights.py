@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .app import app
+from .app import app, plain
 
 weights_app = typer.Typer(
     help="Pretrained weight sets: list them, download them, verify their sha256, calibrate them for int8.",
@@ -50,7 +50,7 @@ def _table(rows) -> Table:
         style = _STYLE.get(r.status, "")
         model = {"full": r.entry.model, "sam": f"sam {r.entry.model}", "component": f"{r.entry.model}.{r.entry.module}",
                  "adapter": f"{r.entry.model} (adapter)"}[r.entry.kind]
-        table.add_row(r.entry.name, model, r.source, _size(r.size),
+        table.add_row(plain(r.entry.name), plain(model), plain(r.source), _size(r.size),
                       f"[{style}]{_LABEL.get(r.status, r.status)}[/]{_int8(r.path)}")
     return table
 
@@ -67,7 +67,7 @@ def list_weights(
     out.print(_table(rows))
     status = seem_status("basicvsr-seem")
     if status:
-        out.print(f"[dim]note: {status}[/]")
+        out.print(f"[dim]note: {plain(status)}[/]")
 
 
 @weights_app.command("download")

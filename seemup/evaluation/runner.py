@@ -18,6 +18,7 @@ import torch
 from seemup.data.eval_datasets import EvalDataset, iter_sequences, load_sequence
 from seemup.metrics import SPACES, psnr, ssim
 
+from .checks import check_loaded_clip
 from .inference import ModelRun, super_resolve
 
 Progress = Callable[[int, str], None]  # (frames just scored, description)
@@ -124,6 +125,7 @@ def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.devic
     lr_generated = False
     for seq in iter_sequences(dataset, max_frames):
         clip = load_sequence(seq, max_frames)
+        check_loaded_clip(seq, len(clip.lr), clip.hr.shape, all_runs, crop_border)
         lr_generated |= clip.lr_generated
         clip_masks = masks(list(clip.lr)) if any(r.uses_masks for r in all_runs) and masks is not None else None
         for run in all_runs:

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -63,7 +64,7 @@ class RichProgress:
     def start(self, total: int, completed: int = 0) -> None:
         self._drop_check_task()
         self._go_live()
-        self._task = self._progress.add_task(self._description, total=total, completed=completed, rate="")
+        self._task = self._progress.add_task(escape(self._description), total=total, completed=completed, rate="")
 
     def advance(self, frames: int) -> None:
         if self._task is None:

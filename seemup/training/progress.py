@@ -86,4 +86,4 @@ class TrainProgress:
         if self.quiet:
             return
         if self._progress is not None:
-            self._progress.console.print(message, highlight=False)
+            self._progress.console.print(message, highlight=False, markup=False)

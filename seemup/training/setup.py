@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ def build_config(options: dict[str, Any], config_file: str | None = None,
     given = merge({}, load_toml(config_file) if config_file else {}, options)
     if resume is None:
         cfg = TrainConfig.from_dict(merge(TrainConfig().to_dict(), given))
-        return resolve_config(cfg), None, None
+        return _fit_workers(resolve_config(cfg)), None, None
     path = find_resume_state(resume)
     state = load_state(path)
     saved = dict(state["config"])
@@ -50,10 +51,24 @@ def build_config(options: dict[str, Any], config_file: str | None = None,
                         + ", ".join(f"{k} (saved {saved[k]!r}, given {given[k]!r})" for k in changed))
     saved.update({k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES})
     saved["run_dir"] = str(path.parent.parent)
-    cfg = resolve_config(TrainConfig.from_dict(saved))
+    cfg = _fit_workers(resolve_config(TrainConfig.from_dict(saved)))
     if cfg.iters < state["iteration"]:
         raise UserError(f"--iters {cfg.iters} is below the resumed iteration {state['iteration']}")
     return cfg, state, path
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask: a container's or taskset's share), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity API (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
+def _fit_workers(cfg: TrainConfig) -> TrainConfig:
+    """At most one DataLoader worker per available core: more only compete with the training step (and
+    PyTorch warns). Worker count never changes what is trained, so resuming may change it too."""
+    return dataclasses.replace(cfg, workers=min(cfg.workers, available_cores()))
 
 
 def _norm(v: Any) -> Any:
@@ -215,7 +230,7 @@ def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_sou
     cache = cache_root(cfg)
     show = not cfg.quiet and info.is_main
     clips: list[Clip] = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, disable=not show, transient=True) as progress:
         task = progress.add_task("decoding clips", total=len(mine))
         for ref in mine:

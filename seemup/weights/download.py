@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -118,7 +119,7 @@ def _stream(response, fd: int, label: str, total: int | None, quiet: bool) -> tu
         TimeRemainingColumn(), console=Console(stderr=True), disable=quiet, transient=False,
     )
     with os.fdopen(fd, "wb") as out, progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(escape(label), total=total)
         while True:
             try:
                 chunk = response.read(_CHUNK)

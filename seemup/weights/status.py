@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from seemup.errors import UserError
@@ -54,7 +55,7 @@ def _status(entry: WeightSet, verify: bool, progress: Progress | None = None) ->
         return WeightStatus(entry, found.path, found.where, size, status)
     on_bytes = None
     if progress is not None:
-        task = progress.add_task(entry.name, total=size)
+        task = progress.add_task(escape(entry.name), total=size)
 
         def on_bytes(n: int) -> None:
             progress.advance(task, n)
