@@ -112,6 +112,16 @@ def test_weights_table_shows_a_markup_path_as_is(tmp_path: Path, monkeypatch: py
     assert str(user / "blob.pth") in out
 
 
+def test_train_prints_a_markup_run_dir_as_is(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clip = _frames(tmp_path / "c[red]lip", 3, 64, 64)
+    run = tmp_path / "r[/]un"
+    code, out, err = _cli(["train", "-m", "basicvsr-tiny", "-d", str(clip), "--iters", "1", "--periods", "1",
+                           "--batch-size", "1", "--num-frames", "2", "--patch-size", "16", "--workers", "0",
+                           "--device", "cpu", "--val-every", "100", "--save-every", "100", "-o", str(run)], capsys)
+    assert code == 0, err
+    assert f"run directory: {run} " in err and f"weights: {run}" in out
+
+
 # -- 14: unusable paths and options fail at once, in one line ---------------------------------------------------
 
 def test_masks_cache_dir_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -92,10 +92,10 @@ def _run(mode: str, options: dict[str, Any], config: Path | None, resume: Path |
         options["mode"] = mode
     cfg, state, _ = build_config(options, str(config) if config else None, str(resume) if resume else None)
     check_writable_dir(cache_root(cfg), "--cache-dir" if cfg.cache_dir else "clip cache")
-    result = train(cfg, state, Console(stderr=True, highlight=False, markup=False))  # paths print as they are
+    result = train(cfg, state, Console(stderr=True, highlight=False, markup=False, soft_wrap=True))  # paths as they are
     cfg = result.config or cfg
     if result.is_main:
-        out = Console(highlight=False, markup=False)
+        out = Console(highlight=False, markup=False, soft_wrap=True)
         psnr = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         loss = f", loss {result.last_loss:.5f}" if result.last_loss is not None else ""
         out.print(f"trained {cfg.model} to iteration {result.iteration}{loss}{psnr}; "
