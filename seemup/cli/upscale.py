@@ -34,7 +34,8 @@ _HELP = {
     "codec": "Video encoder (libx264/h264, libx265/hevc, libvpx-vp9, libsvtav1, ffv1, ...).",
     "crf": "Constant rate factor (quality; lower is better).",
     "preset": "Encoder speed preset (x264/x265).",
-    "force": "Overwrite an existing output (or discard an interrupted run of it).",
+    "force": "Overwrite an existing output file, or a folder of nothing but seemup's PNG frames (or discard an "
+             "interrupted run of it); never a device, FIFO or other folder.",
     "resume": "Continue an interrupted run of the same output from its last finished chunk.",
     "quiet": "No progress bar or notices; only the summary.",
     "mask_source": "Masks for SEEM models: auto (SAM if a checkpoint is found, else classical), sam, classical.",
