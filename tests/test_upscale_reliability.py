@@ -108,6 +108,21 @@ def test_a_locked_output_is_refused_with_the_holders_pid_and_freed_when_it_dies(
     assert probe(out).num_frames == 10 and not partial_dir_for(out).exists()
 
 
+def test_a_file_system_without_locks_runs_unlocked_and_says_so(clips: tuple[Path, Path], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from seemup.pipeline import state
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(state.fcntl, "flock", no_locks)
+    result = upscale_video(clips[0], tmp_path / "o.mp4", UpscaleOptions(model="bicubic"))
+    assert probe(tmp_path / "o.mp4").num_frames == 10
+    assert any("could not be locked against other runs" in n for n in result.notes)
+
+
 SLOW_RUN = """
 import sys, time
 from pathlib import Path

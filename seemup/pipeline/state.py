@@ -45,6 +45,7 @@ class JobLock:
     def __init__(self, output: Path) -> None:
         self.output = output
         self.dir = partial_dir_for(output)
+        self.note: str | None = None  # set when the file system refused the lock
         self._fd: int | None = None
 
     def acquire(self) -> JobLock:
@@ -65,6 +66,8 @@ class JobLock:
                     pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
                     os.close(fd)
                     raise UserError(f"{self.output} is being written by another seemup process (pid {pid})") from None
+                except OSError as exc:  # a file system without locks (some network mounts): run, and say so
+                    self.note = f"{self.dir} could not be locked against other runs ({exc.strerror})"
             if _same_file(fd, path):
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)

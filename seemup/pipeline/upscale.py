@@ -386,9 +386,12 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
     opts.validate()
     frame_dir_out = is_frame_dir_target(dst)
     spec = preflight(src, dst, opts, frame_dir_out)
-    with JobLock(dst):  # held until the output is in place or the run has stopped; the kernel drops it on a crash
+    with JobLock(dst) as lock:  # held until the output is in place or the run has stopped; dropped on a crash
         check_target(dst, opts.force)
-        return _run_job(src, dst, spec, opts, frame_dir_out, progress, log, on_chunk)
+        result = _run_job(src, dst, spec, opts, frame_dir_out, progress, log, on_chunk)
+    if lock.note:
+        result.notes.append(lock.note)
+    return result
 
 
 def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, frame_dir_out: bool,
