@@ -269,3 +269,81 @@ def test_codec_the_container_cannot_take_is_refused_before_any_frame(tmp_path: P
         upscale_video(src, tmp_path / out_name, UpscaleOptions(model="bicubic", device="cpu", codec=codec),
                       on_chunk=chunks.append)
     assert chunks == [] and not (tmp_path / out_name).exists()
+
+
+# -- 15: no ffmpeg is left behind ---------------------------------------------------------------------------
+_READ_FIFO = """
+import sys, threading, time
+from pathlib import Path
+from seemup.video.probe import VideoInfo
+from seemup.video.reader import FrameReader
+fifo = Path(sys.argv[1])
+reader = FrameReader(fifo, info=VideoInfo(path=fifo, width=32, height=24, fps=10, num_frames=3))
+frames = iter(reader)
+def report():
+    while reader._proc is None:
+        time.sleep(0.01)
+    print(reader._proc.pid, flush=True)
+if sys.argv[2] == "thread":  # the pipeline reads on a prefetch thread
+    threading.Thread(target=lambda: next(frames), daemon=True).start()
+    report()
+    time.sleep(120)
+else:
+    threading.Thread(target=report, daemon=True).start()
+    next(frames)
+"""
+
+
+def _gone(pid: int, seconds: float = 10.0) -> bool:
+    import os
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in "ZX":
+            return True
+        time.sleep(0.05)
+    os.kill(pid, 9)  # do not leave it behind ourselves
+    return False
+
+
+@pytest.mark.parametrize(("where", "sig"), [("thread", "SIGTERM"), ("main", "SIGINT"), ("main", "SIGKILL")])
+def test_fifo_reader_leaves_no_ffmpeg_behind(tmp_path: Path, where: str, sig: str) -> None:
+    import os
+    import signal
+    import sys
+
+    fifo = tmp_path / "in.mp4"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-c", _READ_FIFO, str(fifo), where], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(proc.stdout.readline())
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _gone(child)
+
+
+def test_fifo_is_refused_by_probe(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from seemup.video import VideoError
+
+    fifo = tmp_path / "in.mp4"
+    os.mkfifo(fifo)
+    code = f"from seemup.video import probe\nprobe({str(fifo)!r})"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("probe hung on a FIFO")
+    assert "not a regular file" in out.stderr
+    with pytest.raises(VideoError, match="not a regular file"):
+        probe(fifo)
