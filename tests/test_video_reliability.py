@@ -347,3 +347,16 @@ def test_fifo_is_refused_by_probe(tmp_path: Path) -> None:
     assert "not a regular file" in out.stderr
     with pytest.raises(VideoError, match="not a regular file"):
         probe(fifo)
+
+
+# -- 16: AVI output keeps the picture with the sound ----------------------------------------------------------
+@pytest.mark.parametrize(("audio", "container"), [("pcm_s16le", "mkv"), ("aac", "mp4")])
+def test_avi_output_keeps_picture_and_sound_together(tmp_path: Path, audio: str, container: str) -> None:
+    """AVI stores no presentation times: B-frames used to put the picture 0.08 s behind the sound."""
+    src = tmp_path / f"events.{container}"
+    ffmpeg("-f", "lavfi", "-i", "color=black:s=32x24:r=25,geq=lum='if(gte(T,1),235,16)':cb=128:cr=128",
+           "-f", "lavfi", "-i", "aevalsrc='if(gte(t,1),sin(2*PI*440*t),0)':s=16000:d=2", "-t", "2",
+           "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", audio, src)
+    v0, a0 = _white_and_sound_onsets(src)
+    v1, a1 = _white_and_sound_onsets(upscale(src, tmp_path / "up.avi", chunk=20))
+    assert abs((v1 - a1) - (v0 - a0)) < 0.01

@@ -463,7 +463,7 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, frame_
     job = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
     if opts.resume and job.done:
         say(f"resuming {dst}: {job.done}/{len(plan)} chunks already done")
-    settings = opts.encode_settings()
+    settings = opts.encode_settings().for_target(dst)  # AVI takes no B-frames, for one
     seg_suffix = segment_suffix(settings.resolved_codec())
     out_w, out_h = width * SCALE, height * SCALE
     resumed_from = (plan[job.done].out_start if job.done < len(plan) else info.num_frames) if job.done else 0

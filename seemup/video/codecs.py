@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .ffmpeg import VideoError, available_encoders
@@ -19,8 +19,9 @@ _AUDIO_FITS = {".mp4": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp
                ".m4v": {"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac", "mp2"},
                ".mov": {"aac", "mp3", "ac3", "eac3", "alac", "mp2", "pcm_s16le", "pcm_s16be", "pcm_s24le"},
                ".webm": {"opus", "vorbis"}, ".avi": {"mp3", "mp2", "ac3", "pcm_s16le", "pcm_u8"}}
-_AUDIO_INTO = {".mp4": ("aac", "192k", "AAC"), ".m4v": ("aac", "192k", "AAC"), ".mov": ("aac", "192k", "AAC"),
-               ".webm": ("libopus", "160k", "Opus"), ".avi": ("libmp3lame", "192k", "MP3")}
+_AUDIO_INTO = {".mp4": (["aac", "-b:a", "192k"], "AAC"), ".m4v": (["aac", "-b:a", "192k"], "AAC"),
+               ".mov": (["aac", "-b:a", "192k"], "AAC"), ".webm": (["libopus", "-b:a", "160k"], "Opus"),
+               ".avi": (["libmp3lame", "-q:a", "2"], "MP3")}  # MP3 at any sample rate: quality, not a bitrate
 _TEXT_SUBS = {"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"}
 _MKV_SUBS = {"subrip", "ass", "ssa", "webvtt", "dvd_subtitle", "hdmv_pgs_subtitle", "dvb_subtitle"}
 # the subtitle format text subtitles become in each container (None: the container holds none)
@@ -36,6 +37,11 @@ class EncodeSettings:
     crf: int = 18
     preset: str = "medium"
     pix_fmt: str | None = None  # None: yuv420p for the usual delivery codecs, the encoder's default otherwise
+    target_suffix: str = ""  # the final output's container, where it changes how the stream must be encoded
+
+    def for_target(self, target: Path) -> EncodeSettings:
+        """These settings for an output file ``target`` (segments are encoded for the file they end up in)."""
+        return replace(self, target_suffix=target.suffix.lower())
 
     def resolved_codec(self) -> str:
         codec = CODEC_ALIASES.get(self.codec.lower(), self.codec)
@@ -70,6 +76,8 @@ class EncodeSettings:
             out += ["-crf", str(self.crf)]
         if codec == "libx265":
             out += ["-x265-params", "log-level=error"]
+        if self.target_suffix == ".avi" and codec in ("libx264", "libx265"):
+            out += ["-bf", "0"]  # AVI has no presentation times: B-frames delay the picture behind the sound
         pix = pix_fmt or self.output_pix_fmt()
         if pix:
             out += ["-pix_fmt", pix]
@@ -84,9 +92,9 @@ def _audio_codec_args(codecs: tuple[str, ...], suffix: str, notes: list[str]) ->
     fits = _AUDIO_FITS.get(suffix)
     if fits is None or set(codecs) <= fits:
         return ["-c:a", "copy"]
-    encoder, rate, name = _AUDIO_INTO[suffix]
+    encoder, name = _AUDIO_INTO[suffix]
     notes.append(f"audio re-encoded to {name} ({', '.join(sorted(set(codecs)))} does not fit {suffix})")
-    return ["-c:a", encoder, "-b:a", rate]
+    return ["-c:a", *encoder]
 
 
 def _subtitle_args(codecs: tuple[str, ...], suffix: str, i: int, notes: list[str]) -> list[str]:

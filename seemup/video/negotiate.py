@@ -51,6 +51,7 @@ def check_output(target: Path, settings: EncodeSettings, source: VideoInfo | Non
     """Refuse, in one line and before any work, an output whose container cannot take the chosen video codec
     or the source's audio, subtitles and attachments (after the conversions the join makes)."""
     suffix = target.suffix.lower()
+    settings = settings if settings.target_suffix else settings.for_target(target)
     codec = settings.resolved_codec()
     with tempfile.TemporaryDirectory(prefix="seemup-check-") as tmp:
         sample = Path(tmp) / f"sample{segment_suffix(codec)}"

@@ -45,6 +45,8 @@ class FrameWriter:
         if self.fps <= 0:
             raise VideoError(f"fps must be positive, got {fps}")
         self.settings = settings or EncodeSettings()
+        if not self.settings.target_suffix and not is_frame_dir_target(self.path):
+            self.settings = self.settings.for_target(self.path)
         self.source = source
         self.rotation = int(rotation) % 360
         self.force = force
