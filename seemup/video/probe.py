@@ -83,8 +83,6 @@ class VideoInfo:
         """The presentation times of frames ``start``..``stop`` (None for a frame folder: it has no times)."""
         if self.time_base is None or len(self.pts) != self.num_frames or self.end_pts is None:
             return None
-        if any(b <= a for a, b in zip(self.pts, self.pts[1:], strict=False)):
-            return None  # times out of order: nothing to keep, the frames are spaced evenly
         stop = self.num_frames if stop is None else stop
         end = self.pts[stop] if stop < self.num_frames else max(self.end_pts, self.pts[-1] + 1)
         return FrameTiming(self.time_base, self.pts[start:stop], end)
@@ -147,8 +145,10 @@ def count_frames(path: Path, on_progress: Callable[[int, int], None] | None = No
     if returncode != 0:
         raise VideoError(f"decoding {path} failed, the stream is corrupt: {first or _last_error(stderr)}")
     time_base, pts, end = _parse_framecrc(crc)
-    return FrameCount(stored=stored, decoded=len(pts), decoder_error=first, time_base=time_base, pts=pts,
-                      end_pts=end)
+    if any(b <= a for a, b in zip(pts, pts[1:], strict=False)):
+        pts = ()  # times out of order: nothing to keep, the frames are spaced evenly
+    return FrameCount(stored=stored, decoded=_frame_lines(crc) if not pts else len(pts), decoder_error=first,
+                      time_base=time_base, pts=pts, end_pts=end)
 
 
 def _first_decoder_error(stderr: str) -> str:
@@ -162,6 +162,10 @@ def _first_decoder_error(stderr: str) -> str:
         return f"{errors[0][0]}: {errors[0][1].strip().rstrip('.')}"
     other = _ANY_ERROR.search(stderr)
     return other.group(1).strip().rstrip(".") if other else ""
+
+
+def _frame_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
 
 
 def _parse_framecrc(text: str) -> tuple[Fraction | None, tuple[int, ...], int | None]:
