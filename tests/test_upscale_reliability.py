@@ -400,6 +400,21 @@ def test_ctrl_c_before_the_first_chunk_says_nothing_was_kept(clips: tuple[Path, 
     assert not partial_dir_for(out).exists()
 
 
+def test_an_interruption_after_the_output_is_in_place_says_so(clips: tuple[Path, Path], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemup.pipeline.state import JobState
+    from seemup.pipeline.upscale import JobInterrupted
+
+    def interrupted_cleanup(self: JobState) -> list[str]:
+        raise KeyboardInterrupt
+
+    out = tmp_path / "o.mp4"
+    monkeypatch.setattr(JobState, "discard", interrupted_cleanup)
+    with pytest.raises(JobInterrupted) as stop:
+        upscale_video(clips[0], out, UpscaleOptions(model="bicubic", chunk=4))
+    assert stop.value.kept == f"{out} is complete" and probe(out).num_frames == 10
+
+
 SLOW_CLI = """
 import sys, time
 from seemup.pipeline.runner import ModelRunner

@@ -478,9 +478,12 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, frame_
     except BaseException as exc:
         _after_failure(job, len(plan), exc, say)
         raise
-    progress.close()  # the bar ends before the summary is printed
-    seconds = time.perf_counter() - t0
-    left = job.discard()
+    try:
+        progress.close()  # the bar ends before the summary is printed
+        seconds = time.perf_counter() - t0
+        left = job.discard()
+    except KeyboardInterrupt as exc:  # too late to lose anything: the output is in place
+        raise JobInterrupted(f"{dst} is complete") from exc
     if left:
         notes.append(f"{job.dir} was left in place: it holds files seemup did not write ({', '.join(left[:3])})")
     notes += runner.notes
