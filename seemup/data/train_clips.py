@@ -2,7 +2,7 @@
 
 Layouts: REDS (``train_sharp/<clip>/*.png``), Vimeo-90K (``sequences/<a>/<b>/im1..7.png``), any folder of
 clips (one sub-folder of frames per clip, or video files), a single frame folder, or a single video file.
-Video files are decoded once into a cached uint8 array (optionally area-downscaled, as SOURCES.md advises for
+Video files are decoded once into a cached uint8 array (optionally area-downscaled, which docs/training.md advises for
 compressed footage) so random access during training costs a memory-mapped slice, not a decode.
 """
 
@@ -24,7 +24,7 @@ from .train_files import LazyMemmap, atomic_write_bytes, make_readable
 
 SCALE = 4
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m", ".flv", ".wmv")
-# Evaluation clips that must never be trained on (PROTOCOL.md): REDS4 and the Vimeo-90K test list.
+# Evaluation clips that must never be trained on (docs/bench.md): REDS4 and the Vimeo-90K test list.
 REDS4_CLIPS = ("000", "011", "015", "020")
 
 

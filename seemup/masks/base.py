@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 NUM_MASKS = 64
-"""Channels per frame (SEEM.md: at most 64 masks, zero-padded to exactly 64)."""
+"""Channels per frame (at most 64 masks, zero-padded to exactly 64; docs/masks.md)."""
 
 
 def check_frame(frame: np.ndarray) -> np.ndarray:
@@ -31,7 +31,7 @@ def stack_ordered(
 ) -> np.ndarray:
     """Sort masks largest first (ties: ``tie_keys`` in turn, larger first, then input order), keep 64, zero-pad.
 
-    The fixed order makes channel k mean roughly "the k-th largest region" in every frame (SEEM.md §1).
+    The fixed order makes channel k mean roughly "the k-th largest region" in every frame (docs/method.md).
     """
     out = np.zeros((NUM_MASKS, height, width), dtype=np.uint8)
     if len(masks) == 0:

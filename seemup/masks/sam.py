@@ -1,4 +1,4 @@
-"""Segment Anything masks: ``SamAutomaticMaskGenerator(points_per_side=8)`` on the LR frame (SEEM.md §1).
+"""Segment Anything masks: ``SamAutomaticMaskGenerator(points_per_side=8)`` on the LR frame (docs/masks.md).
 
 On CUDA the image encoder (nearly all of SAM's cost) runs under autocast (bf16 where supported, else fp16)
 and frames of one size are encoded together; mask decoding then runs per frame through segment_anything's

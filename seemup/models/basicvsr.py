@@ -1,4 +1,4 @@
-"""BasicVSR (Chan et al. 2021) with optional SEEM in its propagation branches (SEEM.md §3)."""
+"""BasicVSR (Chan et al. 2021) with optional SEEM in its propagation branches (docs/method.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""EDVR (Wang et al. 2019): PCD alignment + TSA fusion, with optional SEEM (SEEM.md §3, Eq. 8-9).
+"""EDVR (Wang et al. 2019): PCD alignment + TSA fusion, with optional SEEM (docs/method.md).
 
 Parameter names and shapes are those of BasicSR's ``EDVR`` so official checkpoints load strictly.
 """

@@ -28,7 +28,7 @@ class ModelSpec:
     # predicts the run there (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads,
     # SEEM without its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor
     # is higher. int8 (residual blocks in int8, the rest bf16) is counted in bf16 reference convolutions
-    # (basicvsr-lite: 37 since the one-pass input quantization of session 14).
+    # (basicvsr-lite: 37 since the block inputs are quantized in one pass).
     cpu_cost: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -1,4 +1,4 @@
-"""The SEEM plug-in: SAM-based representation ``f_r`` and the SEEM block (SEEM.md §1-2)."""
+"""The SEEM plug-in: SAM-based representation ``f_r`` and the SEEM block (docs/method.md)."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def merge(base: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_config(cfg: TrainConfig) -> TrainConfig:
-    """Fill the recipe defaults that depend on the model (SEEM.md §5 and the backbones' BasicSR recipes).
+    """Fill the recipe defaults that depend on the model (SEEM paper and BasicSR recipes; docs/training.md).
 
     BasicVSR (BasicSR ``train_BasicVSR_REDS.yml``): lr 2e-4, one cosine period over 300k iterations,
     15 frames, SPyNet at lr x0.125 and frozen for 5000 iterations; batch 6 (SEEM paper).

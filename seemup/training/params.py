@@ -44,7 +44,7 @@ def param_groups(model: nn.Module, lr: float, freeze_backbone: bool, flow_lr_mul
 
 
 def count_parameters(model: nn.Module, freeze_backbone: bool) -> tuple[int, int]:
-    """(total, trainable) parameter counts for the report SEEM.md §5 asks for."""
+    """(total, trainable) parameter counts that training reports (docs/training.md)."""
     keep = set(trainable_names(model, freeze_backbone))
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for n, p in model.named_parameters() if n in keep)

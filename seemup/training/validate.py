@@ -1,7 +1,7 @@
 """Validation PSNR on a held-out clip: BI-degrade its frames, run the network, score RGB PSNR per frame.
 
 Recurrent models see the whole (truncated) clip in one pass; window models see 2N+1 frames around each
-target with BasicSR's ``reflection_circle`` padding at the ends (PROTOCOL.md).
+target with BasicSR's ``reflection_circle`` padding at the ends (docs/bench.md).
 """
 
 from __future__ import annotations
