@@ -226,3 +226,43 @@ def test_int8_is_refused_when_the_onednn_ops_misbehave(monkeypatch: pytest.Monke
         assert not prefer_int8("auto", CPU, weights)  # auto quietly stays in float
     finally:
         int8._self_test.cache_clear()
+
+
+
+def _emulated_qconv(saturate: bool):
+    """An int8 convolution in exact integer arithmetic, optionally as oneDNN computes it without VNNI: uint8 x
+    int8 products added in pairs with 16-bit saturation."""
+    def qconv(xq: torch.Tensor, conv) -> torch.Tensor:  # noqa: ANN001 - an int8.Int8Conv
+        x = xq.to(torch.float64) - conv.x_zero
+        w_q = conv.w_int.to(torch.float64)
+        cols = torch.nn.functional.unfold(x, 3, padding=1)  # [1, C*9, L], in the weights' order
+        prods = w_q.reshape(w_q.shape[0], -1, 1) * cols  # [O, C*9, L]
+        pairs = prods.view(prods.shape[0], -1, 2, prods.shape[-1]).sum(2)
+        acc = (pairs.clamp(-32768, 32767) if saturate else pairs).sum(1)
+        out = acc.view(1, w_q.shape[0], x.shape[2], x.shape[3])
+        return (out * conv.x_scale * conv.w_scale.double().view(1, -1, 1, 1)).float()
+    return qconv
+
+
+def test_int8_is_off_where_the_convolution_saturates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On x86 CPUs without VNNI oneDNN's int8 convolution saturates: the self-test must turn int8 off there."""
+    from seemup.pipeline import int8
+
+    original = int8.Int8Conv.__init__
+
+    def keep_int_weights(self, conv, x_scale, x_zero) -> None:  # noqa: ANN001
+        original(self, conv, x_scale, x_zero)
+        w = conv.weight.detach().float()
+        self.w_int = torch.round(w / self.w_scale.view(-1, 1, 1, 1)).clamp(-int8.WMAX, int8.WMAX)
+
+    monkeypatch.setattr(int8.Int8Conv, "__init__", keep_int_weights)
+    monkeypatch.setattr(int8, "_qconv", _emulated_qconv(saturate=False))
+    assert int8._saturation_error() < 1e-6  # the emulation itself is exact
+    monkeypatch.setattr(int8, "_qconv", _emulated_qconv(saturate=True))
+    int8._self_test.cache_clear()
+    try:
+        assert int8._saturation_error() > 0.01
+        assert "not exact" in str(int8_unavailable()) and "VNNI" in str(int8_unavailable())
+        assert not prefer_int8("auto", CPU, None)
+    finally:
+        int8._self_test.cache_clear()

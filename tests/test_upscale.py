@@ -218,7 +218,9 @@ def test_cpu_estimate_follows_this_machines_convolution(monkeypatch: pytest.Monk
     assert 0 < conv < 1
     # network time in units of that convolution, scaled by pixels and frames
     assert cpu_estimate_seconds(193.0, 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
-    monkeypatch.setattr(upscale_module, "cpu_conv_seconds", lambda precision: 0.02 if precision == "fp32" else 0.01)
+    # a bf16 convolution takes 0.01 s, an fp32 one 0.02 s (int8's other layers run in bf16 only where it is native)
+    monkeypatch.setattr(upscale_module, "cpu_conv_seconds",
+                        lambda precision: 0.01 if upscale_module.autocast_dtype(precision) else 0.02)
     note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16", "bf16")
     assert "basicvsr on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
     assert note.endswith("--model basicvsr-lite would need about 0.49 s per frame (~5 min)")
