@@ -56,6 +56,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(tmp_path / "weights"))
     monkeypatch.setattr("seemup.masks.sources.find_sam_checkpoint", lambda: None)
+    monkeypatch.setenv("COLUMNS", "250")  # tables wide enough that no cell folds, whatever the terminal
 
 
 @pytest.fixture()
@@ -106,7 +107,7 @@ def test_weights_table_shows_a_markup_path_as_is(tmp_path: Path, monkeypatch: py
         'sha256_prefix = "000000"\norigin = "official"\nreference = "test"\n')
     (user / "blob.pth").write_bytes(b"x")
     monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(user))
-    monkeypatch.setenv("COLUMNS", "400")
+    monkeypatch.setenv("COLUMNS", "400")  # the source column folds long paths
     code, out, err = _cli(["weights", "list"], capsys)
     assert code == 0, err
     assert str(user / "blob.pth") in out

@@ -116,4 +116,4 @@ def bench(
     if json_path is not None:
         written = write_json(report, json_path)
         if not quiet:
-            err.print(f"wrote {written}", markup=False)
+            err.print(f"wrote {written}", markup=False, soft_wrap=True)
