@@ -138,6 +138,16 @@ def test_masks_cache_dir_on_a_file(tmp_path: Path, capsys: pytest.CaptureFixture
     _one_error(err, "--cache-dir", "is a file, not a folder")
 
 
+def test_masks_cache_from_the_environment_on_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    clip = _frames(tmp_path / "clip", 2)
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "afile"))
+    code, _, err = _cli(["masks", str(clip), "--source", "classical", "-q"], capsys)
+    assert code == 1
+    _one_error(err, f"SEEMUP_CACHE_DIR {tmp_path / 'afile'}", "is a file, not a folder")
+
+
 def test_masks_cache_dir_unwritable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     clip = _frames(tmp_path / "clip", 2)
     code, _, err = _cli(["masks", str(clip), "--source", "classical", "-q", "--cache-dir", str(_unwritable(tmp_path))],

@@ -1,5 +1,6 @@
 """The Typer application object shared by the command modules, and checks they share."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -33,6 +34,14 @@ def check_writable_dir(path: Path, what: str) -> None:
     """Fail now, in one line, when the folder ``path`` cannot hold files (a file in the way, no permission),
     rather than after minutes of work; a folder that does not exist yet must be creatable."""
     _writable(Path(path).expanduser(), f"{what} {path}")
+
+
+def check_mask_cache(cache_dir: Path | None) -> None:
+    """The mask cache (``--cache-dir``, else ``$SEEMUP_CACHE_DIR``, else the default) must take files."""
+    from seemup.masks import default_mask_cache_dir
+
+    env = "SEEMUP_CACHE_DIR" if os.environ.get("SEEMUP_CACHE_DIR") else "mask cache"
+    check_writable_dir(cache_dir or default_mask_cache_dir(), "--cache-dir" if cache_dir else env)
 
 
 def check_output_file(path: Path, what: str) -> None:

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from seemup.errors import UserError
 
-from .app import app, check_output_file, check_writable_dir, plain
+from .app import app, check_mask_cache, check_output_file, plain
 
 
 class _FrameRate(ProgressColumn):
@@ -62,7 +62,7 @@ def bench(
     from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
     from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
     from seemup.evaluation.checks import check_first_clip_crop, check_frames
-    from seemup.masks import default_mask_cache_dir, resolve_device
+    from seemup.masks import resolve_device
     from seemup.metrics import SPACES
     from seemup.pipeline.device import resolve_precision
 
@@ -88,7 +88,7 @@ def bench(
     base_name = None if baseline.lower() == "none" else baseline
     masks_fn, mask_id = None, None
     if needs_masks([*model, *([base_name] if base_name else [])]):
-        check_writable_dir(cache_dir or default_mask_cache_dir(), "--cache-dir" if cache_dir else "mask cache")
+        check_mask_cache(cache_dir)
         masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
     runs = build_runs(model, weights, dev, mask_id, precision)
     base = None

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .app import app, check_writable_dir
+from .app import app, check_mask_cache
 
 _HELP = {
     "input": "Video file, folder of png/jpg frames, or dataset root (searched recursively).",
@@ -35,7 +35,7 @@ def masks(
 ) -> None:
     """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
     from seemup.errors import UserError
-    from seemup.masks import CachedMasks, MaskCache, default_mask_cache_dir, get_mask_source, resolve_device
+    from seemup.masks import CachedMasks, MaskCache, get_mask_source, resolve_device
     from seemup.masks.precompute import find_inputs, precompute_masks
 
     if cache_size_gb <= 0:
@@ -43,7 +43,7 @@ def masks(
     if downscale < 1:
         raise UserError(f"--downscale must be >= 1, got {downscale}")
     resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
-    check_writable_dir(cache_dir or default_mask_cache_dir(), "--cache-dir" if cache_dir else "mask cache")
+    check_mask_cache(cache_dir)
     inputs = find_inputs(input)
     mask_source = get_mask_source(source, sam_checkpoint=sam_checkpoint, device=device, quiet=quiet)
     cached = CachedMasks(mask_source, MaskCache(cache_dir, max_bytes=int(cache_size_gb * 1024**3)))
