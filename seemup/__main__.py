@@ -1,3 +1,3 @@
-from seemup.cli import main
+from seemup._entry import main
 
 main()
