@@ -9,7 +9,7 @@ bicubic x1/4, it prints:
   (RMS(SEEM(F, R)) / RMS(F)), averaged over frames;
 - optionally (``--zero-point``) the PSNR with one insertion point switched off at a time.
 
-    python benchmarks/seem_diagnose.py CLIP --width 416 --frames 32 --adapter basicvsr-reds4-seem-classical
+    python benchmarks/seem_diagnose.py CLIP --width 416 --frames 32 --adapter runs/seem-classical/seem_adapter.pth
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, help="area-resize HR frames to this width first")
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--seq", type=int, default=5, help="recurrence length of the chunked comparison")
-    ap.add_argument("--adapter", default="basicvsr-reds4-seem-classical")
+    ap.add_argument("--adapter", required=True, help="adapter file or weight-set name")
     ap.add_argument("--zero-point", action="store_true", help="also score with each insertion point off")
     args = ap.parse_args()
     torch.set_num_threads(2)
