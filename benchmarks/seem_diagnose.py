@@ -1,4 +1,4 @@
-"""Why does a SEEM adapter help or hurt? Measurements on one clip (docs/seem.md, "What makes an adapter hurt").
+"""Why does a SEEM adapter help or hurt? Measurements on one clip (docs/history.md, "SEEM adapters").
 
 For a clip (video file or frame folder, used as HR after an optional area resize to ``--width``), LR by MATLAB
 bicubic x1/4, it prints:
