@@ -74,3 +74,25 @@ def test_tiled_matches_untiled(tiny_clip: Path, tmp_path: Path) -> None:
     psnrs = [_psnr(x, y) for x, y in zip(_frames(plain), _frames(tiled), strict=True)]
     assert len(psnrs) == 3 and not np.isinf(psnrs).all()
     assert min(psnrs) >= 40.0, [round(p, 1) for p in psnrs]
+
+
+def test_basicvsr_seem_without_an_accepted_adapter_is_basicvsr_and_says_so(tiny_clip: Path, tmp_path: Path) -> None:
+    """With no adapter passing the acceptance rule, basicvsr-seem's output is plain basicvsr's, frame for frame,
+    and the user is told before the first chunk."""
+    said: list[str] = []
+    order: list[str] = []
+
+    def log(msg: str) -> None:
+        said.append(msg)
+        order.append("note")
+
+    seem = tmp_path / "seem.mp4"
+    upscale_video(tiny_clip, seem, UpscaleOptions(model="basicvsr-seem", mask_source="classical", chunk=6,
+                                                  overlap=2, cache_dir=tmp_path / "masks", precision="fp32"),
+                  log=log, on_chunk=lambda _k: order.append("chunk"))
+    plain = tmp_path / "plain.mp4"
+    upscale_video(tiny_clip, plain, UpscaleOptions(model="basicvsr", chunk=6, overlap=2, precision="fp32"))
+    assert any("passes the acceptance rule; running the backbone" in m for m in said)
+    assert order.index("note") < order.index("chunk")
+    a, b = _frames(seem), _frames(plain)
+    assert len(a) == len(b) == 12 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))

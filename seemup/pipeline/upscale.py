@@ -445,6 +445,9 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, frame_
         model = apply_int8(model, weights_path, winfo.name if winfo else spec.name)
     if winfo is not None:
         notes += list(winfo.notes)
+        if spec.uses_masks:  # e.g. no adapter passes the acceptance rule: said before the work, not only after
+            for note in winfo.notes:
+                say(note)
 
     window = getattr(model, "num_frame", None) if spec.kind == "window" else None  # weights may change it
     chunk, overlap = _chunking(opts, dst, spec, model, window, device, precision, (width, height))
