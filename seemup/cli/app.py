@@ -18,11 +18,6 @@ app = typer.Typer(
 )
 
 
-def not_implemented(command: str) -> None:
-    """Exit 2 with a clear message for a command the product will have but does not yet."""
-    raise UserError(f"'seemup {command}' is not implemented yet", exit_code=2)
-
-
 def plain(text: object) -> str:
     """``text`` with rich markup escaped, so a file named ``a[/]b.mp4`` prints as it is instead of crashing."""
     from rich.markup import escape
