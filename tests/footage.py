@@ -1,4 +1,5 @@
-"""Real frames for tests: the shared footage beside the repository (skips when it is absent)."""
+"""Real frames for tests: crops committed under tests/data/footage (tests/data/README.md), else the shared
+footage beside the repository (skips when it is absent)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,23 @@ import numpy as np
 import pytest
 
 FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
+CROPS = Path(__file__).resolve().parent / "data" / "footage"
+
+
+def crop_file(name: str, index: int, box: tuple[int, int, int, int]) -> Path:
+    """Where the committed copy of a crop lives (lossless PNG of the decoded pixels)."""
+    y, x, h, w = box
+    return CROPS / f"{Path(name).stem}-f{index}-y{y}-x{x}-{h}x{w}.png"
 
 
 def footage_crop(name: str, index: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Frame ``index`` of a footage clip, cropped: HxWx3 uint8 RGB (skips when the footage is absent)."""
+    """Frame ``index`` of a footage clip, cropped: HxWx3 uint8 RGB (skips when neither copy is there)."""
+    import cv2
     import imageio_ffmpeg
 
+    committed = crop_file(name, index, box)
+    if committed.is_file():
+        return cv2.cvtColor(cv2.imread(str(committed), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     path = FOOTAGE / name
     if not path.is_file():
         pytest.skip(f"footage not available: {path}")
