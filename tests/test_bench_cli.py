@@ -17,6 +17,7 @@ from seemup.metrics import psnr, ssim
 FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 CLIPS = {"dog": ("01_dog.mp4", (120, 260)), "blocks": ("03_blocks.mp4", (150, 300))}  # clip: (video, crop y, x)
 H, W, N = 64, 96, 3
+GT_DATA = Path(__file__).resolve().parent / "data" / "bench-gt"
 
 
 def first_frames(path: Path, n: int) -> list[np.ndarray]:
@@ -37,21 +38,29 @@ def first_frames(path: Path, n: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def vid4_like(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
-    """GT/<clip>/*.png: 3 frames per clip, footage halved with an area filter (it is compressed), cropped."""
+    """GT/<clip>/*.png: 3 frames per clip, footage halved with an area filter (it is compressed), cropped;
+    committed under tests/data/bench-gt (tests/data/README.md), made from the footage by ``_make_gt``."""
     root = tmp_path_factory.mktemp("vid4like")
     gts = {}
-    for clip, (video, (y, x)) in CLIPS.items():
-        if not (FOOTAGE / video).is_file():
-            pytest.skip(f"footage not available: {FOOTAGE / video}")
+    for clip in CLIPS:
+        dst = root / "GT" / clip
+        dst.mkdir(parents=True)
         frames = []
+        for i in range(N):
+            png = GT_DATA / clip / f"{i:03d}.png"
+            (dst / png.name).write_bytes(png.read_bytes())
+            frames.append(cv2.imread(str(png), cv2.IMREAD_COLOR)[..., ::-1])
+        gts[clip] = np.ascontiguousarray(np.stack(frames))
+    return root, gts
+
+
+def _make_gt(out: Path = Path(__file__).resolve().parent / "data" / "bench-gt") -> None:
+    """Write the committed GT frames from the footage (run by hand when the crops change)."""
+    for clip, (video, (y, x)) in CLIPS.items():
+        (out / clip).mkdir(parents=True, exist_ok=True)
         for i, f in enumerate(first_frames(FOOTAGE / video, N)):
             half = cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA)
-            crop = np.ascontiguousarray(half[y : y + H, x : x + W])
-            (root / "GT" / clip).mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(root / "GT" / clip / f"{i:03d}.png"), crop[..., ::-1])
-            frames.append(crop)
-        gts[clip] = np.stack(frames)
-    return root, gts
+            cv2.imwrite(str(out / clip / f"{i:03d}.png"), half[y : y + H, x : x + W][..., ::-1])
 
 
 def test_bench_cli_table_and_json(vid4_like, tmp_path: Path) -> None:
