@@ -6,14 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from train_helpers import FOOTAGE, make_clips
+from train_helpers import make_clips
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two tiny frame-folder clips cut from the real footage, once per test module."""
-    if not FOOTAGE.is_dir():
-        pytest.skip("shared footage not available")
+    """Two tiny frame-folder clips cut from the real footage (committed copies), once per test module."""
     torch.set_num_threads(1)
     return make_clips(tmp_path_factory.mktemp("clips"))
 

@@ -47,6 +47,10 @@ def footage_hr_clip(name: str, frames: int, box: tuple[int, int, int, int]) -> l
     import cv2
     import imageio_ffmpeg
 
+    y, x, hh, ww = box
+    committed = sorted((CROPS / f"{Path(name).stem}-hr-y{y}-x{x}-{hh}x{ww}").glob("*.png"))
+    if len(committed) >= frames:
+        return [cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in committed[:frames]]
     path = FOOTAGE / name
     if not path.is_file():
         pytest.skip(f"footage not available: {path}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from footage import FOOTAGE, footage_hr_clip
+from footage import footage_hr_clip
 
 from seemup.data.imresize import imresize_uint8
 from seemup.metrics import psnr
@@ -25,7 +25,6 @@ def test_official_checkpoint_keys_match_exactly() -> None:
     model.load_state_dict(state, strict=True)
 
 
-@pytest.mark.skipif(not (FOOTAGE / "03_blocks.mp4").exists(), reason="shared footage not present")
 def test_official_basicvsr_beats_bicubic_on_real_footage() -> None:
     torch.set_num_threads(2)
     hr = footage_hr_clip("03_blocks.mp4", 6, (52, 192, 128, 192))

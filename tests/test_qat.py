@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from rich.console import Console
-from train_helpers import FOOTAGE, TINY, params, run
+from train_helpers import TINY, params, run
 
 from seemup.errors import UserError
 from seemup.models import create_model
@@ -61,7 +61,6 @@ def test_fake_quantized_blocks_compute_as_the_int8_inference() -> None:
         fake_quantize_blocks(create_model("basicvsr-tiny"), {"nope": (0.0, 1.0, 1.0)})
 
 
-@pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
 @pytest.mark.usefixtures("isolated_caches")
 def test_quantization_aware_training_run(clips: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A --qat run starts from calibrated weights, keeps their ranges in its states (a resumed run rounds as

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from damaged import damaged_h264
-from train_helpers import FOOTAGE, TINY, needs_footage, params, run
+from train_helpers import TINY, params, run
 
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import discover_clips, open_clip, prepare_video_clip
@@ -165,13 +165,19 @@ def test_augment_keeps_frames_masks_in_register() -> None:
         assert np.array_equal(augment(a, *flags, h_axis=1).transpose(0, 3, 1, 2), augment(m, *flags, h_axis=2))
 
 
-@needs_footage
 def test_video_file_is_decoded_once_and_downscaled(tmp_path: Path) -> None:
-    ref = discover_clips(FOOTAGE / "bedroom.mp4")[0]
-    clip = open_clip(ref, 4, tmp_path)  # 960x540 / 4 = 240x135, cut to a multiple of 4
-    assert (clip.width, clip.height) == (240, 132) and clip.num_frames == 200
+    import subprocess
+
+    from seemup.video import ffmpeg_exe
+
+    video = tmp_path / "v.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=488x270:r=25", "-frames:v", "12",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(video)], check=True)
+    ref = discover_clips(video)[0]
+    clip = open_clip(ref, 4, tmp_path)  # 488x270 / 4 = 122x67, cut to a multiple of 4
+    assert (clip.width, clip.height) == (120, 64) and clip.num_frames == 12
     again = open_clip(ref, 4, tmp_path)
-    assert np.array_equal(clip.frame(17), again.frame(17))
+    assert np.array_equal(clip.frame(7), again.frame(7))
     assert len(list((tmp_path / "clips").glob("*.u8"))) == 1
 
 

@@ -7,12 +7,9 @@ import os
 import socket
 from pathlib import Path
 
-import pytest
 import torch
 import torch.multiprocessing as mp
-from train_helpers import FOOTAGE, TINY, make_clips
-
-pytestmark = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
+from train_helpers import TINY, make_clips
 
 
 def _free_port() -> int:

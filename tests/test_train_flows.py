@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from rich.console import Console
-from train_helpers import FOOTAGE, TINY, params, run
+from train_helpers import TINY, params, run
 
 from seemup.data.train_clips import ClipRef, lr_frame, open_clip
 from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment, augment_flows
@@ -23,8 +23,7 @@ from seemup.training import Trainer, build_config
 from seemup.training.checkpoint import export_weights
 from seemup.training.flows import flow_function, flow_id
 
-pytestmark = [pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available"),
-              pytest.mark.usefixtures("isolated_caches")]
+pytestmark = [pytest.mark.usefixtures("isolated_caches")]
 
 
 def test_transformed_flows_warp_like_the_transformed_frames() -> None:
