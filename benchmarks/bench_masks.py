@@ -12,6 +12,7 @@ post-processing is cheaper than with a trained model). Cache hit cost is measure
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-FOOTAGE = REPO.parent / "shared" / "data" / "footage"
+FOOTAGE = Path(os.environ.get("SEEMUP_FOOTAGE", "/nonexistent"))  # docs/training.md, "Footage"
 
 
 def load_frames(n: int, width: int, height: int) -> tuple[list[np.ndarray], str]:

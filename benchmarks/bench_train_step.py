@@ -1,6 +1,6 @@
 """Seconds per training step of `seemup train` / `seemup finetune`, with and without --precompute-flows.
 
-    F=../shared/data/footage
+    F="$SEEMUP_FOOTAGE"
     python benchmarks/bench_train_step.py --data $F/01_dog.mp4 --hr-downscale 2        # the lite recipe
     python benchmarks/bench_train_step.py --mode finetune --model basicvsr-seem --freeze-backbone \\
         --masks classical --data $F/01_dog.mp4 --hr-downscale 2 --teacher "" --feature-weight 0

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FOOTAGE = REPO.parent / "shared" / "data" / "footage" / "01_dog.mp4"
+FOOTAGE = Path(os.environ.get("SEEMUP_FOOTAGE", "/nonexistent")) / "01_dog.mp4"  # docs/training.md, "Footage"
 
 
 def make_input(path: Path, width: int, height: int, frames: int) -> Path:

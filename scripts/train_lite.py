@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import time
 from pathlib import Path
 
@@ -182,7 +183,9 @@ def export(checkpoint: Path, target: Path, command: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--footage", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/footage")
+    footage = os.environ.get("SEEMUP_FOOTAGE")
+    ap.add_argument("--footage", type=Path, default=footage, required=not footage,
+                    help="the folder of the footage clips (default $SEEMUP_FOOTAGE; docs/training.md)")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/seemup/footage")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--iters", type=int, default=1500)

@@ -1,14 +1,17 @@
-"""Real frames for tests: crops committed under tests/data/footage (tests/data/README.md), else the shared
-footage beside the repository (skips when it is absent)."""
+"""Real frames for tests: crops committed under tests/data/footage (tests/data/README.md), else cut from the
+full clips in $SEEMUP_FOOTAGE (skips when neither is there)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
+# The full clips are optional: the tests read the copies under tests/data; SEEMUP_FOOTAGE (the folder of
+# the clips, docs/training.md "Footage") only matters to rebuild those copies.
+FOOTAGE = Path(os.environ["SEEMUP_FOOTAGE"]) if os.environ.get("SEEMUP_FOOTAGE") else Path("/nonexistent")
 CROPS = Path(__file__).resolve().parent / "data" / "footage"
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from footage import FOOTAGE
 from typer.testing import CliRunner
 
 from seemup.cli import app, main
 from seemup.data.imresize import imresize_uint8
 from seemup.metrics import psnr, ssim
 
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 CLIPS = {"dog": ("01_dog.mp4", (120, 260)), "blocks": ("03_blocks.mp4", (150, 300))}  # clip: (video, crop y, x)
 H, W, N = 64, 96, 3
 GT_DATA = Path(__file__).resolve().parent / "data" / "bench-gt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -15,8 +16,7 @@ from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
 from seemup.video import ffmpeg_exe, probe, read_frames
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-DOG = SHARED / "data" / "footage" / "01_dog.mp4"
+DOG64 = Path(__file__).resolve().parent / "data" / "dog64x36.mp4"
 
 
 @pytest.fixture(autouse=True)
@@ -30,15 +30,9 @@ def _ffmpeg(*args: str) -> None:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """10 frames of real footage at 64x36 with a sine audio track (synthetic pattern if shared/ is absent)."""
+    """10 frames of real footage at 64x36 with a sine audio track (tests/data/dog64x36.mp4)."""
     out = tmp_path_factory.mktemp("clip") / "dog.mp4"
-    if DOG.is_file():
-        video = ["-i", str(DOG)]
-        vf = ["-vf", "trim=start_frame=30,setpts=PTS-STARTPTS,scale=64:36:flags=area"]
-    else:
-        video, vf = ["-f", "lavfi", "-i", "testsrc2=s=64x36:r=30000/1001"], []
-    _ffmpeg(*video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000", *vf, "-map", "0:v", "-map", "1:a",
-            "-frames:v", "10", "-t", "0.33", "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(out))
+    shutil.copyfile(DOG64, out)
     return out
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
+from footage import FOOTAGE
 
 from seemup.training import build_config, train
 
-FOOTAGE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "footage"
 CLIPS = Path(__file__).resolve().parent / "data" / "clips"  # make_clips' default output, committed
-needs_footage = pytest.mark.skipif(not FOOTAGE.is_dir(), reason="shared footage not available")
 
 # Small enough for 2 busy CPU cores: HR clips of 96x128, LR patches of 16 px, 2-frame samples, batch 1.
 TINY = dict(iters=4, periods=[4], batch_size=1, num_frames=2, patch_size=16, workers=0, save_every=2, log_every=1,

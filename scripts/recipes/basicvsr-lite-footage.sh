@@ -4,8 +4,10 @@
 # 2-core CPU. The commands are exactly those that were run (weights/manifest.toml, `command`).
 # docs/training.md ("How the shipped basicvsr-lite was trained") explains the recipe; docs/history.md
 # has the score of every stage.
-# Run from the repository root, with the footage folder at ../shared/data/footage.
+# Run from the repository root, with SEEMUP_FOOTAGE set to the folder of the footage clips
+# (docs/training.md, "Footage").
 set -euo pipefail
+: "${SEEMUP_FOOTAGE:?set SEEMUP_FOOTAGE to the folder of the footage clips}"
 
 # Extra training data: 23 Debian wallpaper photos moved by a synthetic camera (89 clips) and four
 # registry videos. X is the folder the registry packages were unpacked into (scripts/make_lite_extra_data.py).
@@ -44,21 +46,21 @@ python scripts/train_lite.py --out runs/lite16 --init runs/lite14-1000.pth --num
 python scripts/train_lite.py --out runs/lite16 --export runs/lite16-1000.pth
 
 # int8 calibration of the stage-7 weights, for quantization-aware training.
-seemup weights calibrate --model basicvsr-lite --weights runs/lite16-1000.pth --data ../shared/data/footage/01_dog.mp4 --data ../shared/data/footage/02_cups.mp4 --data ../shared/data/footage/03_blocks.mp4 --data ../shared/data/footage/04_coffee.mp4 --hr-downscale 2 --frames 30
+seemup weights calibrate --model basicvsr-lite --weights runs/lite16-1000.pth --data $SEEMUP_FOOTAGE/01_dog.mp4 --data $SEEMUP_FOOTAGE/02_cups.mp4 --data $SEEMUP_FOOTAGE/03_blocks.mp4 --data $SEEMUP_FOOTAGE/04_coffee.mp4 --hr-downscale 2 --frames 30
 
 # Stage 8: quantization-aware (--qat): the residual blocks round as --precision int8 does, 800 iterations.
 python scripts/train_lite.py --out runs/lite18 --init runs/lite16-1000.pth --qat runs/lite16-1000.int8.json --num-feat 64 --num-block 8 --feature-weight 0.2 --teacher-weight 1.0 --extra data/lite-extra2 --val-clip video-cup --bf16 --patch 48 --frames 15 --batch 2 --iters 800 --val-every 200 --lr 1e-4 --seed 5 --mix footage=0.35,photo=0.45,video=0.2
 python scripts/train_lite.py --out runs/lite18 --export runs/lite18-800.pth
 
 # Recalibrate after stage 8.
-seemup weights calibrate --model basicvsr-lite --weights runs/lite18-800.pth --data ../shared/data/footage/01_dog.mp4 --data ../shared/data/footage/02_cups.mp4 --data ../shared/data/footage/03_blocks.mp4 --data ../shared/data/footage/04_coffee.mp4 --hr-downscale 2 --frames 30
+seemup weights calibrate --model basicvsr-lite --weights runs/lite18-800.pth --data $SEEMUP_FOOTAGE/01_dog.mp4 --data $SEEMUP_FOOTAGE/02_cups.mp4 --data $SEEMUP_FOOTAGE/03_blocks.mp4 --data $SEEMUP_FOOTAGE/04_coffee.mp4 --hr-downscale 2 --frames 30
 
 # Stage 9: quantization-aware again from stage 8, 1,000 iterations (--seed 6).
 python scripts/train_lite.py --out runs/lite19 --init runs/lite18-800.pth --qat runs/lite18-800.int8.json --num-feat 64 --num-block 8 --feature-weight 0.2 --teacher-weight 1.0 --extra data/lite-extra2 --val-clip video-cup --bf16 --patch 48 --frames 15 --batch 2 --iters 1000 --val-every 250 --lr 1e-4 --seed 6 --mix footage=0.35,photo=0.45,video=0.2
 python scripts/train_lite.py --out runs/lite19 --export runs/lite19-1000.pth
 
 # Recalibrate after stage 9.
-seemup weights calibrate --model basicvsr-lite --weights runs/lite19-1000.pth --data ../shared/data/footage/01_dog.mp4 --data ../shared/data/footage/02_cups.mp4 --data ../shared/data/footage/03_blocks.mp4 --data ../shared/data/footage/04_coffee.mp4 --hr-downscale 2 --frames 30
+seemup weights calibrate --model basicvsr-lite --weights runs/lite19-1000.pth --data $SEEMUP_FOOTAGE/01_dog.mp4 --data $SEEMUP_FOOTAGE/02_cups.mp4 --data $SEEMUP_FOOTAGE/03_blocks.mp4 --data $SEEMUP_FOOTAGE/04_coffee.mp4 --hr-downscale 2 --frames 30
 
 # Stage 10: quantization-aware, 400 iterations at lr 5e-5 (--seed 7).
 python scripts/train_lite.py --out runs/lite20 --init runs/lite19-1000.pth --qat runs/lite19-1000.int8.json --num-feat 64 --num-block 8 --feature-weight 0.2 --teacher-weight 1.0 --extra data/lite-extra2 --val-clip video-cup --bf16 --patch 48 --frames 15 --batch 2 --iters 400 --val-every 200 --lr 5e-5 --seed 7 --mix footage=0.35,photo=0.45,video=0.2
@@ -67,4 +69,4 @@ python scripts/train_lite.py --out runs/lite20 --init runs/lite19-1000.pth --qat
 python scripts/train_lite.py --out runs/lite20 --export weights/basicvsr-lite-footage.pth
 
 # The shipped int8 calibration (weights/basicvsr-lite-footage.int8.json).
-seemup weights calibrate --model basicvsr-lite --data ../shared/data/footage/01_dog.mp4 --data ../shared/data/footage/02_cups.mp4 --data ../shared/data/footage/03_blocks.mp4 --data ../shared/data/footage/04_coffee.mp4 --hr-downscale 2 --frames 30
+seemup weights calibrate --model basicvsr-lite --data $SEEMUP_FOOTAGE/01_dog.mp4 --data $SEEMUP_FOOTAGE/02_cups.mp4 --data $SEEMUP_FOOTAGE/03_blocks.mp4 --data $SEEMUP_FOOTAGE/04_coffee.mp4 --hr-downscale 2 --frames 30
