@@ -19,8 +19,9 @@ from rich.progress import (
 from rich.text import Text
 
 from seemup.errors import UserError
+from seemup.userpaths import check_mask_cache, check_output_file
 
-from .app import app, check_mask_cache, check_output_file, plain
+from .app import app, plain
 
 
 class _FrameRate(ProgressColumn):

@@ -8,7 +8,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from .app import app, check_mask_cache
+from seemup.userpaths import check_mask_cache
+
+from .app import app
 
 _HELP = {
     "input": "Video file, folder of png/jpg frames, or dataset root (searched recursively).",

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 
 from seemup.errors import UserError
+from seemup.userpaths import check_writable_dir
 
-from .app import app, check_writable_dir
+from .app import app
 
 Opt = typer.Option
 ModelOpt = Annotated[str | None, Opt("--model", "-m", help="Model to train, e.g. basicvsr-lite.")]

@@ -10,7 +10,6 @@ import os
 import re
 import stat
 import struct
-import tempfile
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import torch
 
 from seemup.errors import UserError
 from seemup.models import ModelSpec, get_spec
+from seemup.userpaths import check_mask_cache
 from seemup.video import (
     EncodeSettings,
     FrameWriter,
@@ -274,7 +274,7 @@ def preflight(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool) -
     if spec.name == "bicubic" and opts.weights is not None:
         raise UserError("the bicubic model has no weights; drop --weights")
     if spec.uses_masks:
-        _check_cache_dir(opts.cache_dir)
+        check_mask_cache(opts.cache_dir)
     return spec
 
 
@@ -325,23 +325,6 @@ def _check_name_length(dst: Path) -> None:
         raise UserError(f"output name too long ({len(os.fsencode(dst.name))} bytes): seemup keeps the unfinished "
                         f"output beside it under a name {partial - len(os.fsencode(dst.name))} bytes longer and "
                         f"the file system allows {limit}; use at most {room} bytes")
-
-
-def _check_cache_dir(cache_dir: Path | None) -> None:
-    """The mask cache must be a folder seemup can write in (it is created if missing)."""
-    from seemup.masks.paths import default_mask_cache_dir
-
-    folder = Path(cache_dir).expanduser() if cache_dir is not None else default_mask_cache_dir()
-    what = f"--cache-dir {folder}" if cache_dir is not None else f"mask cache {folder} (--cache-dir sets another)"
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{what} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".seemup-write-test-")
-        os.close(fd)
-        os.unlink(name)
-    except OSError as exc:
-        raise UserError(f"cannot write in {what}: {exc.strerror}") from None
 
 
 def check_frame_folder(info: VideoInfo, progress: ProgressSink) -> None:
