@@ -33,7 +33,7 @@ from seemup.video import (
     read_frames,
     segment_suffix,
 )
-from seemup.video.atomic import check_target, commit, is_frame_dir_target
+from seemup.video.atomic import check_replaceable, check_target, commit, file_kind, is_frame_dir_target
 from seemup.video.ffmpeg import ffmpeg_cmd, run_ffmpeg
 from seemup.video.negotiate import check_output
 from seemup.weights.int8_ranges import ranges_path
@@ -56,7 +56,6 @@ from .schedule import Chunk, plan_chunks, window_context, window_indices
 from .state import JobLock, JobState, open_job, partial_dir_for, read_state, saved_chunk
 
 CPU_FAST_MODEL = "basicvsr-lite"  # what the CPU notice suggests instead of a model at least twice as slow
-_FRAME_NAME = re.compile(r"\d{8}\.png")  # how seemup names PNG output frames (video.frame_name)
 _STORED_FRAMES = re.compile(r"frame=\s*(\d+)")
 
 
@@ -256,7 +255,7 @@ def kept_after_stop(output: Path) -> str:
     return f"no chunk was finished, nothing kept; {output} is unchanged"
 
 
-def preflight(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool) -> ModelSpec:
+def preflight(src: Path, dst: Path, opts: UpscaleOptions) -> ModelSpec:
     """The checks that need no decoding, so that a mistake is one line before anything is loaded or written."""
     if src.exists() and dst.exists() and src.resolve() == dst.resolve():
         raise UserError("output must not be the input")
@@ -265,7 +264,7 @@ def preflight(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool) -
     _check_input_kind(src)
     if not dst.parent.is_dir():
         raise UserError(f"output folder does not exist: {dst.parent}")
-    check_replaceable(dst, frame_dir_out)
+    check_replaceable(dst)
     _check_name_length(dst)
     try:
         spec = get_spec(opts.model)
@@ -278,39 +277,11 @@ def preflight(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool) -
     return spec
 
 
-def _file_kind(mode: int) -> str:
-    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
-
-
 def _check_input_kind(src: Path) -> None:
     """A FIFO or device as input would block or never end: only regular files and folders are read."""
     mode = src.stat().st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise UserError(f"input {src} is {_file_kind(mode)}, not a video file or a folder of frames")
-
-
-def check_replaceable(dst: Path, frame_dir_out: bool) -> None:
-    """Only a regular file, or a folder of nothing but PNG frames named as seemup names them (00000000.png,
-    ...), is ever replaced (with --force): never a device, FIFO or socket, nor a folder of other files."""
-    try:
-        st = dst.stat()
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise UserError(f"cannot use {dst} as output: {exc.strerror}") from None
-    if stat.S_ISREG(st.st_mode):
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        raise UserError(f"output {dst} is {_file_kind(st.st_mode)}; seemup replaces only regular files and "
-                        "folders of frames it wrote")
-    if not frame_dir_out:
-        raise UserError(f"output {dst} is a folder; a video cannot replace it")
-    others = sorted(p.name for p in dst.iterdir() if not (_FRAME_NAME.fullmatch(p.name) and p.is_file()))
-    if others:
-        raise UserError(f"output folder {dst} holds files seemup did not write ({', '.join(others[:3])}); "
-                        "refusing to replace it")
+        raise UserError(f"input {src} is {file_kind(mode)}, not a video file or a folder of frames")
 
 
 def _check_name_length(dst: Path) -> None:
@@ -368,7 +339,7 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
              log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
     opts.validate()
     frame_dir_out = is_frame_dir_target(dst)
-    spec = preflight(src, dst, opts, frame_dir_out)
+    spec = preflight(src, dst, opts)
     with JobLock(dst) as lock:  # held until the output is in place or the run has stopped; dropped on a crash
         check_target(dst, opts.force)
         result = _run_job(src, dst, spec, opts, frame_dir_out, progress, log, on_chunk)
@@ -630,7 +601,7 @@ def _assemble(job: JobState, plan: list[Chunk], dst: Path, info: VideoInfo, sett
               seg_suffix: str, frame_dir_out: bool, autorotate: bool, force: bool, notes: list[str]) -> None:
     """Put the finished chunks together and check that every planned frame is there before the result is
     renamed onto ``dst`` (so a run never ends with a shorter output and exit status 0)."""
-    check_replaceable(dst, frame_dir_out)
+    check_replaceable(dst)
     if frame_dir_out:
         names = {p.name for p in job.frames_dir.iterdir()} if job.frames_dir.is_dir() else set()
         have = len(names & {frame_name(i) for i in range(info.num_frames)})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 from pathlib import Path
 
 from .ffmpeg import VideoError
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".nut")
+_FRAME_NAME = re.compile(r"\d{8}\.png")  # how seemup names PNG output frames (writer.frame_name)
 
 
 def is_frame_dir_target(path: str | Path) -> bool:
@@ -28,20 +31,44 @@ def temp_path_for(target: Path, tag: str = "seemup-tmp") -> Path:
     return target.parent / f".{target.name}.{tag}{target.suffix}"
 
 
-def _is_replaceable_frame_dir(path: Path) -> bool:
-    return all(p.is_file() and p.suffix.lower() in (".png", ".jpg", ".jpeg") for p in path.iterdir())
+def file_kind(mode: int) -> str:
+    """What a non-regular, non-folder path is, in words."""
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def check_replaceable(target: Path) -> None:
+    """Only a regular file, or a folder of nothing but PNG frames named as seemup names them (00000000.png,
+    ...), is ever replaced (with --force): never a device, FIFO or socket, nor a folder of other files."""
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise VideoError(f"cannot use {target} as output: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise VideoError(f"output {target} is {file_kind(st.st_mode)}; seemup replaces only regular files and "
+                         "folders of frames it wrote")
+    if target.suffix.lower() in VIDEO_SUFFIXES:
+        raise VideoError(f"output {target} is a folder; a video cannot replace it")
+    others = sorted(p.name for p in target.iterdir() if not (_FRAME_NAME.fullmatch(p.name) and p.is_file()))
+    if others:
+        raise VideoError(f"output folder {target} holds files seemup did not write ({', '.join(others[:3])}); "
+                         "refusing to replace it")
 
 
 def check_target(target: Path, force: bool) -> None:
-    """Refuse an existing target unless ``force``; even then, only replace files or folders of frames."""
+    """Refuse an existing target unless ``force``; even then, only what :func:`check_replaceable` allows."""
     if not target.parent.is_dir():
         raise VideoError(f"output folder does not exist: {target.parent}")
     if not target.exists():
         return
     if not force:
         raise VideoError(f"output exists: {target} (use --force to overwrite)")
-    if target.is_dir() and not _is_replaceable_frame_dir(target):
-        raise VideoError(f"output folder {target} holds files other than frames; refusing to replace it")
+    check_replaceable(target)
 
 
 def remove_path(path: Path) -> None:
