@@ -21,13 +21,14 @@ import torch
 
 from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import ClipRef, prepare_video_clip
+from seemup.data.train_files import atomic_torch_save
 from seemup.evaluation.inference import to_tensor, to_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model
 from seemup.models.lite import has_hr_recurrence, with_hr_recurrence
-from seemup.training.checkpoint import atomic_torch_save, export_weights
 from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss, skip_upsampler
-from seemup.training.flows import flow_function
+from seemup.training.export import export_weights
+from seemup.training.frozen_spynet import flow_function
 from seemup.training.losses import charbonnier
 from seemup.weights import build_model
 

@@ -15,8 +15,9 @@ from seemup.errors import UserError
 from seemup.models import create_model
 from seemup.pipeline.int8 import calibrate, int8_unavailable, residual_blocks, to_int8
 from seemup.training import Trainer, build_config
-from seemup.training.checkpoint import export_weights, load_state
+from seemup.training.export import export_weights
 from seemup.training.qat import FakeQuantConv2d, fake_quantize_blocks
+from seemup.training.resume import load_state
 from seemup.weights import file_sha256
 from seemup.weights.int8_ranges import Int8Ranges, ranges_path, write_ranges
 

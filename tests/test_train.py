@@ -20,8 +20,8 @@ from seemup.data.train_masks import prepare_clip_masks
 from seemup.errors import UserError
 from seemup.models import create_model, load_weights
 from seemup.training import build_config, charbonnier
-from seemup.training.checkpoint import export_weights
 from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss
+from seemup.training.export import export_weights
 from seemup.training.scheduler import CosineAnnealingRestartLR
 
 pytestmark = pytest.mark.usefixtures("isolated_caches")

@@ -20,8 +20,8 @@ from seemup.models import create_model
 from seemup.models.basicvsr import BasicVSR
 from seemup.models.blocks import flow_warp
 from seemup.training import Trainer, build_config
-from seemup.training.checkpoint import export_weights
-from seemup.training.flows import flow_function, flow_id
+from seemup.training.export import export_weights
+from seemup.training.frozen_spynet import flow_function, flow_id
 
 pytestmark = [pytest.mark.usefixtures("isolated_caches")]
 

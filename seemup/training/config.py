@@ -193,6 +193,6 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
 
 def save_config_json(cfg: TrainConfig, path: Path) -> None:
     """Write the resolved config atomically (temp file + rename)."""
-    from .checkpoint import atomic_write_bytes
+    from seemup.data.train_files import atomic_write_bytes
 
     atomic_write_bytes(path, (json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n").encode())

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from .checkpoint import atomic_write_bytes
+from seemup.data.train_files import atomic_write_bytes
 
 LOG_FIELDS = ["iteration", "loss", "lr", "val_psnr", "it_per_s", "elapsed_s"]
 

@@ -20,11 +20,11 @@ from seemup.data.train_masks import ClipMasks, prepare_clip_masks
 from seemup.errors import UserError
 from seemup.models import CheckpointError, create_model, get_spec, read_state_dict
 
-from .checkpoint import find_resume_state, load_state
 from .config import RESUMABLE_OVERRIDES, TrainConfig, load_toml, merge, resolve_config
 from .distill import copy_from_teacher
 from .distributed import DistInfo, shard
 from .params import has_flow, is_flow
+from .resume import find_resume_state, load_state
 
 DEFAULT_NUM_FRAMES = 15  # BasicSR's BasicVSR REDS recipe
 

@@ -26,16 +26,17 @@ from seemup.data.train_flows import FlowFn
 from seemup.errors import UserError
 from seemup.models import create_model, get_spec
 
-from .checkpoint import export_weights, prune_states, save_state, set_rng_states, state_path, weights_path
 from .config import TrainConfig, save_config_json
 from .distill import FeatureTap, check_feature_distillation, feature_loss, skip_upsampler
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
-from .flows import check_precompute_flows, flow_function, flow_id, has_compute_flows, spynet_frozen_throughout
+from .export import export_weights, weights_path
+from .frozen_spynet import check_precompute_flows, flow_function, flow_id, has_compute_flows, spynet_frozen_throughout
 from .interrupt import StopRequest
 from .losses import charbonnier
 from .params import count_parameters, param_groups, set_requires_grad
 from .progress import TrainLog, TrainProgress
 from .qat import calibrated_ranges, fake_quantize_blocks
+from .resume import prune_states, save_state, set_rng_states, state_path
 from .scheduler import CosineAnnealingRestartLR
 from .setup import (
     build_teacher,

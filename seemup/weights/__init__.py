@@ -11,7 +11,6 @@ Public API (others import these names from ``seemup.weights``):
 """
 
 from .build import build_model
-from .checkpoint_io import read_checkpoint, save_adapter
 from .download import download
 from .hashing import check_file, file_sha256, verification_enabled
 from .locations import (
@@ -25,6 +24,7 @@ from .locations import (
 from .manifest import Manifest, ManifestError, Validation, WeightSet
 from .resolve import WeightsInfo, find_sam_checkpoint, locate, resolve_weights, sam_checkpoints, seem_status
 from .status import WeightStatus, list_status, verify_all
+from .weight_files import read_checkpoint, save_adapter
 
 __all__ = [
     "Manifest", "ManifestError", "Validation", "WeightSet", "WeightStatus", "WeightsInfo", "build_model",

@@ -18,9 +18,9 @@ from seemup.errors import UserError
 from seemup.models import create_model, get_spec, load_weights
 from seemup.models.checkpoint import SEEM_PREFIX, CheckpointError
 
-from .checkpoint_io import read_checkpoint, seem_keys
 from .locations import load_manifest
 from .resolve import WeightsInfo, backbone_of, canonical_model, info_from_entry, resolve_weights
+from .weight_files import read_checkpoint, seem_keys
 
 
 def build_model(model_name: str, weights: str | Path | None = None, *, mask_source_id: str | None = None,

@@ -1,13 +1,11 @@
-"""Training states (everything needed to resume exactly) and exported weights, written atomically.
+"""Training states: everything ``--resume`` needs to continue a run exactly, written atomically.
 
 A training state holds weights, optimizer, scheduler, AMP scaler, iteration, config, mask-source id and
-RNG states. Exported weights are BasicSR-style (``params``) plus ``meta``, readable by
-``seemup.models.load_weights`` and ``seemup.weights``.
+RNG states. The plain weights a run exports for inference are ``seemup.training.export``'s.
 """
 
 from __future__ import annotations
 
-import io
 import random
 import re
 from pathlib import Path
@@ -16,19 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from seemup.data.train_files import atomic_write_bytes
+from seemup.data.train_files import atomic_torch_save
 from seemup.errors import UserError
 
 STATE_FORMAT = "seemup-train-state/1"
 STATE_DIR = "states"
-WEIGHTS_DIR = "weights"
 _STATE_RE = re.compile(r"^iter_(\d+)\.state$")
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def rng_states() -> dict[str, Any]:
@@ -58,10 +49,6 @@ def set_rng_states(states: dict[str, Any]) -> None:
 
 def state_path(run_dir: Path, iteration: int) -> Path:
     return run_dir / STATE_DIR / f"iter_{iteration:09d}.state"
-
-
-def weights_path(run_dir: Path, iteration: int) -> Path:
-    return run_dir / WEIGHTS_DIR / f"iter_{iteration:09d}.pth"
 
 
 def list_states(run_dir: Path) -> list[tuple[int, Path]]:
@@ -114,20 +101,6 @@ def load_state(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise UserError(f"{path} is not a seemup training state")
     return state
-
-
-def export_weights(path: Path, model: torch.nn.Module, *, model_name: str, mask_source_id: str | None,
-                   config: dict[str, Any], iteration: int, model_config: dict[str, Any] | None = None) -> None:
-    """Plain weights for inference: ``{"params": state_dict, "meta": {...}}`` (BasicSR-compatible).
-
-    ``config`` records how the weights were made; ``model_config`` holds the network options that differ
-    from the registered defaults, so that ``--weights FILE`` builds the right network."""
-    params = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    meta = {"model": model_name, "mask_source_id": mask_source_id, "iteration": iteration, "config": config,
-            "format": "seemup-weights/1"}
-    if model_config:
-        meta["model_config"] = model_config
-    atomic_torch_save({"params": params, "meta": meta}, path)
 
 
 def prune_states(run_dir: Path, keep: int) -> None:

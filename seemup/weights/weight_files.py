@@ -1,6 +1,6 @@
 """Reading a weights file together with the metadata seemup stores in it, and writing SEEM adapters.
 
-Format (shared with ``seemup.training.checkpoint.export_weights``): ``{"params": {name: tensor},
+Format (shared with ``seemup.training.export.export_weights``): ``{"params": {name: tensor},
 "meta": {"format": "seemup-weights/1", "model": ..., "mask_source_id": ..., ...}}``. An adapter adds
 ``"kind": "adapter"`` and ``"base"`` (the weight set it extends) and holds only ``seem.*`` tensors.
 Official BasicSR files have no ``meta``; that is fine.
