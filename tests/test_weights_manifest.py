@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from seemup.models import get_spec, list_models
+from seemup.models.registry import list_interpolators
 from seemup.weights import load_manifest, locate_package_file, shipped_weights_dir
 from seemup.weights.hashing import sha256_file
 from seemup.weights.manifest import KINDS, ManifestError, merge_manifests, parse_manifest
@@ -34,7 +35,7 @@ def test_every_entry_is_well_formed(manifest):
     assert len(manifest.sets) >= 10
     files = [e.file for e in manifest]
     assert len(files) == len(set(files)), "two weight sets share a file name"
-    models = set(list_models())
+    models = set(list_models()) | set(list_interpolators())
     for e in manifest:
         assert e.kind in KINDS
         assert e.expected_hash and re.fullmatch(r"[0-9a-f]{6,64}", e.expected_hash)

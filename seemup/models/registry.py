@@ -12,6 +12,7 @@ from .basicvsr import BasicVSR
 from .bicubic import Bicubic
 from .edvr import EDVR
 from .lite import BasicVSRLite
+from .rife import IFNet
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,9 @@ class ModelSpec:
     name: str
     builder: Callable[..., nn.Module]
     config: dict[str, Any] = field(default_factory=dict)
-    kind: str = "recurrent"  # "recurrent" (whole clip -> all frames) or "window" (2N+1 -> centre)
+    # "recurrent" (whole clip -> all frames), "window" (2N+1 -> centre), or "interpolator" (two frames and a
+    # time t -> the frame at t; not an x4 model: seemup.pipeline.interpolate runs it on LR frames)
+    kind: str = "recurrent"
     description: str = ""
     # CPU time per 320x180 output frame in units of one 64 -> 64 3x3 convolution at that size (channels-last),
     # per precision: convolutions dominate, so this factor times the reference convolution's time on a CPU
@@ -67,6 +70,7 @@ _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
 
 register(ModelSpec("bicubic", Bicubic, {}, "recurrent", "MATLAB bicubic x4 (no weights)"))
+register(ModelSpec("rife", IFNet, {}, "interpolator", "RIFE v4.0 frame interpolation (Practical-RIFE, fast mode)"))
 
 ALIASES = {"edvr": "edvr-m", "edvr-seem": "edvr-m-seem"}
 
@@ -84,8 +88,13 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def list_models() -> list[str]:
-    """All registered names (aliases included), sorted."""
-    return sorted([*_REGISTRY, *ALIASES])
+    """The x4 models' names (aliases included), sorted: what ``--model`` of upscale, bench and train takes."""
+    return sorted([*(n for n, s in _REGISTRY.items() if s.kind != "interpolator"), *ALIASES])
+
+
+def list_interpolators() -> list[str]:
+    """Registered frame interpolators (two frames -> the frame between), sorted."""
+    return sorted(n for n, s in _REGISTRY.items() if s.kind == "interpolator")
 
 
 def create_model(name: str, **overrides: Any) -> nn.Module:
