@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.masks import ClassicalMaskSource
 from seemup.metrics import psnr
 from seemup.video import read_frames

@@ -3,7 +3,6 @@
     python scripts/make_lite_extra_data.py --root X --out data/lite-extra
     python benchmarks/temporal_learning.py --extra data/lite-extra --precision fp32 --iters 1200
     python benchmarks/temporal_learning.py --extra data/lite-extra --precision bf16 --iters 1200
-    python benchmarks/temporal_learning.py --extra data/lite-extra --iters 1500 --eval-every 300 --hr-recurrence
 
 Trains a small lite model from scratch on the photo clips with a synthetic camera only (exact
 sub-pixel motion, so other frames carry real information), with the same crops, precomputed flows
@@ -26,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # benc
 from temporal_use import frame_by_frame, y_psnr  # noqa: E402  (same scoring as the held-out measurement)
 from train_lite import sample  # noqa: E402  (the training script's crop sampler, not duplicated here)
 
-from seemup.evaluation.inference import to_tensor  # noqa: E402
 from seemup.models.lite import BasicVSRLite  # noqa: E402
+from seemup.runtime.frames import clip_to_tensor  # noqa: E402
 from seemup.training.losses import charbonnier  # noqa: E402
 
 
@@ -54,7 +53,7 @@ def sequence_vs_alone(model: BasicVSRLite, clips: list, frames: int = 10) -> tup
     model.eval()
     seq, alone = [], []
     for hr, lr, fw, bw in clips:
-        x = to_tensor(lr[:frames], torch.device("cpu"))
+        x = clip_to_tensor(lr[:frames], torch.device("cpu"))
         f, b = torch.from_numpy(fw[:frames - 1])[None], torch.from_numpy(bw[:frames - 1])[None]
         model.compute_flows = lambda _lr, f=f, b=b: (f, b)
         seq.append(y_psnr(model(x)[0], hr[:frames]))
@@ -74,7 +73,6 @@ def main() -> None:
     ap.add_argument("--num-feat", type=int, default=32)
     ap.add_argument("--num-block", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--hr-recurrence", action="store_true", help="the forward trunk also sees the previous output")
     ap.add_argument("--test-photos", default="Garden,Kite,Wood", help="photos whose clips are held out")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -82,7 +80,7 @@ def main() -> None:
     torch.manual_seed(0)
     train, test = load_photo_clips(args.extra, set(args.test_photos.split(",")))
     test = test[::4]  # one clip per held-out photo keeps an evaluation under a minute
-    model = BasicVSRLite(num_feat=args.num_feat, num_block=args.num_block, hr_recurrence=args.hr_recurrence)
+    model = BasicVSRLite(num_feat=args.num_feat, num_block=args.num_block)
     params = [p for n, p in model.named_parameters() if not n.startswith("spynet.")]
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.99))
     rng = np.random.default_rng(0)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seemup.data.imresize import imresize_uint8
-from seemup.evaluation.inference import to_tensor, to_uint8
+from seemup.imresize import imresize_uint8
 from seemup.metrics import psnr
+from seemup.runtime.frames import clip_to_tensor, to_uint8
 from seemup.video.frame_dir import list_frame_files, read_image_rgb
 from seemup.weights import build_model
 
@@ -66,7 +66,7 @@ def main() -> None:
     for clip in sorted(p for p in root.iterdir() if p.is_dir()):
         hr = np.stack([read_image_rgb(f) for f in list_frame_files(clip)[: args.max_frames]])
         lr = np.stack([imresize_uint8(f, 0.25) for f in hr])
-        x = to_tensor(lr, torch.device("cpu"))
+        x = clip_to_tensor(lr, torch.device("cpu"))
         with torch.inference_mode():
             seq = y_psnr(model(x)[0], hr)
             model.compute_flows = lambda lrs: tuple(torch.zeros_like(f) for f in real_flows(lrs))

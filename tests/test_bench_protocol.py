@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from seemup.data.eval_datasets import load_sequence, resolve_eval_dataset, scored_frame_count
-from seemup.data.imresize import imresize_uint8
 from seemup.errors import UserError
-from seemup.evaluation import ModelRun, run_bench, super_resolve, window_indices
+from seemup.evaluation import LoadedModel, run_bench, super_resolve, window_indices
+from seemup.imresize import imresize_uint8
 from seemup.metrics import psnr, ssim
 
 CPU = torch.device("cpu")
@@ -64,12 +64,12 @@ def clip_of(values: list[int], h: int = 4, w: int = 5) -> np.ndarray:
 
 
 def test_flip_seq_averages_both_directions() -> None:
-    run = ModelRun("t", "t", TimeCode(), "recurrent", None, False)
+    run = LoadedModel.of(TimeCode(), "t")
     lr = clip_of([10] * 7)
-    plain, _ = super_resolve(run, lr, [3], CPU)
+    plain, _ = super_resolve(run, lr, [3])
     assert plain.shape == (1, 16, 20, 3) and plain.dtype == np.uint8
     assert plain[0, 0, 0, 0] == round(3 / 6 * 255)
-    flipped, _ = super_resolve(run, lr, [3, 0], CPU, flip_seq=True)
+    flipped, _ = super_resolve(run, lr, [3, 0], flip_seq=True)
     # 14-frame pass: centre output 3/13, mirrored partner index 10 -> 10/13; average 0.5 -> 127.5 -> 128 (even)
     assert flipped[0, 0, 0, 0] == 128
     assert flipped[1, 0, 0, 0] == round(0.5 * (0 + 13 / 13) * 255)
@@ -77,9 +77,9 @@ def test_flip_seq_averages_both_directions() -> None:
 
 def test_window_model_sees_reflection_circle_and_output_is_clamped() -> None:
     rec = Recorder()
-    run = ModelRun("w", "w", rec, "window", 5, False)
+    run = LoadedModel.of(rec, "w", "window", 5)
     lr = clip_of([0, 10, 20, 30, 200, 250])
-    out, secs = super_resolve(run, lr, list(range(6)), CPU)
+    out, secs = super_resolve(run, lr, list(range(6)))
     assert rec.seen[0] == [200, 30, 0, 10, 20]  # indices [4, 3, 0, 1, 2]
     assert rec.seen[5] == [30, 200, 250, 20, 10]  # indices [3, 4, 5, 2, 1]
     assert [int(o[0, 0, 0]) for o in out] == [0, 20, 40, 60, 255, 255]  # 2x, clamped to [0, 1] then rounded
@@ -187,10 +187,10 @@ def vimeo_tree(root: Path, n: int) -> list[np.ndarray]:
     return clips
 
 
-def bicubic_run() -> ModelRun:
+def bicubic_run() -> LoadedModel:
     from seemup.models import create_model
 
-    return ModelRun("bicubic", "bicubic", create_model("bicubic"), "recurrent", None, False)
+    return LoadedModel.of(create_model("bicubic"), "bicubic")
 
 
 def test_vimeo_centre_frame_one_group(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "mask-cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(tmp_path / "weights"))
-    monkeypatch.setattr("seemup.masks.sources.find_sam_checkpoint", lambda: None)
+    monkeypatch.setattr("seemup.weights.load.find_sam_checkpoint", lambda: None)
     monkeypatch.setenv("COLUMNS", "250")  # tables wide enough that no cell folds, whatever the terminal
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from footage import footage_crop
 
-from seemup.data.imresize import imresize, imresize_torch, imresize_uint8, output_size
+from seemup.imresize import imresize, imresize_torch, imresize_uint8, output_size
 
 # (video, frame, crop y, x, h, w): sha256 prefixes of the crop, of imresize_uint8(crop, 1/4), and of
 # imresize_uint8(that, 4).

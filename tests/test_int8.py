@@ -14,20 +14,20 @@ import torch
 from seemup.errors import UserError
 from seemup.models import create_model
 from seemup.models.blocks import ResidualBlockNoBN
-from seemup.pipeline import UpscaleOptions, resolve_precision, upscale_video
-from seemup.pipeline.int8 import (
+from seemup.pipeline import UpscaleOptions, upscale_video
+from seemup.runtime import resolve_precision
+from seemup.runtime.int8 import (
     QMAX,
     Int8ResidualBlock,
     Int8ResidualStack,
     calibrate,
     int8_unavailable,
-    prefer_int8,
     quantize_uint8,
     residual_blocks,
     to_int8,
 )
 from seemup.video import ffmpeg_exe, read_frames
-from seemup.weights.int8_ranges import Int8Ranges, ranges_path, read_ranges, write_ranges
+from seemup.weights.int8_ranges import Int8Ranges, prefer_int8, ranges_path, read_ranges, write_ranges
 
 needs_int8 = pytest.mark.skipif(int8_unavailable() is not None, reason=str(int8_unavailable()))
 CPU = torch.device("cpu")
@@ -210,7 +210,7 @@ def test_calibrate_cli_errors_are_one_line(small_clip: Path, capsys: pytest.Capt
 
 
 def test_int8_is_refused_when_the_onednn_ops_misbehave(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from seemup.pipeline import int8
+    from seemup.runtime import int8
 
     def broken(self: Int8ResidualBlock, acc: torch.Tensor) -> torch.Tensor:
         return acc.add_(1.0)  # e.g. a changed op signature that silently computed something else
@@ -246,7 +246,7 @@ def _emulated_qconv(saturate: bool):
 
 def test_int8_is_off_where_the_convolution_saturates(monkeypatch: pytest.MonkeyPatch) -> None:
     """On x86 CPUs without VNNI oneDNN's int8 convolution saturates: the self-test must turn int8 off there."""
-    from seemup.pipeline import int8
+    from seemup.runtime import int8
 
     original = int8.Int8Conv.__init__
 

@@ -147,7 +147,7 @@ def test_two_processes_writing_the_same_entries(tmp_path) -> None:
     assert results == [("ok", 0), ("ok", 0)], results
     cache = MaskCache(tmp_path)
     entries = _entries(cache)
-    assert len(entries) == 8 and not list(tmp_path.rglob(".tmp-*"))
+    assert len(entries) == 8 and not list(tmp_path.rglob(".*.tmp"))
     src = CountingSource()
     for frame in _frames(8, seed=0):
         assert np.array_equal(cache.get(frame_digest(frame), src.id), src(frame))

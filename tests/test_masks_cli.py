@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from seemup.cli import main
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.masks import CachedMasks, ClassicalMaskSource, MaskCache
 from seemup.video import read_frames
 
@@ -43,7 +43,7 @@ def _run(argv: list[str], capsys) -> tuple[int, str, str]:
 @pytest.fixture(autouse=True)
 def _no_sam(monkeypatch, tmp_path):
     """No SAM checkpoint anywhere, so `auto` means classical here whatever the machine has."""
-    monkeypatch.setattr("seemup.masks.sources.find_sam_checkpoint", lambda: None)
+    monkeypatch.setattr("seemup.weights.load.find_sam_checkpoint", lambda: None)
     monkeypatch.setenv("SEEMUP_CACHE_DIR", str(tmp_path / "default-cache"))
 
 

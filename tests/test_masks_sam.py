@@ -87,8 +87,10 @@ def test_batch_matches_single_frames() -> None:
 
 
 def test_auto_without_checkpoint_falls_back_with_notice(monkeypatch, tmp_path, capsys) -> None:
+    from seemup.weights.load import open_masks
+
     monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(tmp_path))
-    monkeypatch.setattr("seemup.masks.sources.find_sam_checkpoint", lambda: None)
+    monkeypatch.setattr("seemup.weights.load.find_sam_checkpoint", lambda: None)
     assert isinstance(get_mask_source("auto"), ClassicalMaskSource)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "classical" in err
@@ -96,12 +98,21 @@ def test_auto_without_checkpoint_falls_back_with_notice(monkeypatch, tmp_path, c
     assert capsys.readouterr().err == ""
     with pytest.raises(UserError, match="no SAM checkpoint"):
         get_mask_source("sam")
+    # through the weights layer, which looks in the weights folders and names them
+    assert isinstance(open_masks("auto", "cpu", quiet=True, cache_dir=tmp_path / "c").source, ClassicalMaskSource)
+    with pytest.raises(UserError, match=f"no SAM checkpoint.*in one of: {tmp_path}"):
+        open_masks("sam", "cpu", cache_dir=tmp_path / "c")
     with pytest.raises(UserError, match="unknown mask source"):
         get_mask_source("magic")
 
 
 def test_checkpoint_found_in_weights_dir(monkeypatch, tmp_path) -> None:
-    from seemup.masks.checkpoints import find_sam_checkpoint
+    from seemup.weights import find_sam_checkpoint as find
+    from seemup.weights.load import open_masks
+
+    def find_sam_checkpoint():  # noqa: ANN202 - the path of what the weights layer finds
+        found = find()
+        return found[1] if found is not None else None
 
     monkeypatch.setenv("SEEMUP_WEIGHTS_DIR", str(tmp_path))
     monkeypatch.setenv("SEEMUP_WEIGHTS_VERIFY", "0")  # the files below are stand-ins, not the real checkpoints
@@ -113,7 +124,7 @@ def test_checkpoint_found_in_weights_dir(monkeypatch, tmp_path) -> None:
     assert find_sam_checkpoint() == tmp_path / "sam_vit_l_0b3195.pth"  # the larger model wins
     monkeypatch.delenv("SEEMUP_WEIGHTS_VERIFY")
     with pytest.raises(UserError):  # a file with the right name but the wrong content is refused
-        get_mask_source("auto")
+        open_masks("auto", "cpu", cache_dir=tmp_path / "c")
 
 
 def test_model_type_from_name_and_shapes() -> None:
@@ -157,3 +168,6 @@ def test_checkpoint_id_carries_the_file_sha256(monkeypatch, tmp_path) -> None:
     src = get_mask_source("auto", sam_checkpoint=ckpt, quiet=True)
     assert src.id == f"sam-vit_b-{hashlib.sha256(ckpt.read_bytes()).hexdigest()[:16]}-pps8"
     assert src(_frame()).shape == (NUM_MASKS, 32, 48)
+    from seemup.weights.load import open_masks  # the weights layer passes its cached digest down: same id
+
+    assert open_masks("auto", "cpu", sam_checkpoint=ckpt, quiet=True, cache_dir=tmp_path / "c").id == src.id

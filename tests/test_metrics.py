@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from footage import footage_crop
 
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.metrics import crop_border, psnr, rgb_to_y, ssim
 
 # (video, frame index, crop y, x, h, w), sha256 prefix of the crop, then {(space, crop): (psnr, ssim)} of

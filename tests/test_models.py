@@ -132,41 +132,6 @@ def test_basicvsr_needs_two_frames() -> None:
         _small("basicvsr-tiny")(torch.rand(1, 1, 3, 16, 16))
 
 
-def test_warp_upscaled_matches_flow_warp_on_the_resized_flow() -> None:
-    from torch.nn import functional as F
-
-    from seemup.models.blocks import flow_warp
-    from seemup.models.lite import warp_upscaled
-
-    g = torch.Generator().manual_seed(0)
-    image, flow = torch.rand(2, 3, 40, 64, generator=g), torch.randn(2, 2, 10, 16, generator=g) * 2
-    big = F.interpolate(flow, size=(40, 64), mode="bilinear", align_corners=False) * 4
-    ref = flow_warp(image, big.permute(0, 2, 3, 1), padding_mode="border")
-    assert (warp_upscaled(image, flow) - ref).abs().max() < 1e-4
-    # a whole-pixel shift of the small grid moves the image by 4 pixels
-    shift = torch.zeros(1, 2, 10, 16)
-    shift[:, 0] = 1.0
-    out = warp_upscaled(image[:1], shift)
-    assert torch.allclose(out[..., :, :-4], image[:1, ..., :, 4:], atol=1e-5)
-
-
-def test_lite_hr_recurrence_starts_from_plain_weights_and_uses_the_previous_output() -> None:
-    from seemup.models.lite import with_hr_recurrence
-
-    torch.manual_seed(0)
-    plain = create_model("basicvsr-lite", num_feat=8, num_block=1).eval()
-    hr = create_model("basicvsr-lite", num_feat=8, num_block=1, hr_recurrence=True).eval()
-    hr.load_state_dict(with_hr_recurrence(plain.state_dict()))
-    lr = torch.rand(1, 4, 3, 12, 16)
-    with torch.no_grad():
-        assert (hr(lr) - plain(lr)).abs().max() < 1e-5  # zero-initialised: same output as before
-        hr.forward_trunk.main[0].weight[:, 3:51].normal_(0, 0.1)
-        out = hr(lr)
-        later = out[:, 1:] - plain(lr)[:, 1:]
-    assert (out[:, 0] - plain(lr)[:, 0]).abs().max() < 1e-5  # the first frame has no previous output
-    assert later.abs().max() > 1e-3
-
-
 def test_flow_warp_keeps_sub_pixel_positions_under_bf16_autocast() -> None:
     """In bf16 a pixel coordinate near 300 is only good to 2 pixels; warping must not inherit that."""
     from seemup.models.blocks import flow_warp

@@ -9,7 +9,7 @@ import pytest
 import torch
 from footage import footage_hr_clip
 
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.metrics import psnr
 from seemup.models import create_model, load_weights, read_state_dict
 from seemup.weights import build_model, locate_package_file

@@ -7,17 +7,17 @@ import sys
 
 import pytest
 
-from seemup.pipeline.memory import _glibc
+from seemup.runtime.memory import _glibc
 
 # Allocates, touches and frees a 24 MiB buffer (a 320x180 feature map is 7-30 MB) three times through the C
 # heap and prints the minor page faults of each round. Run in a fresh interpreter: glibc's thresholds are
 # process-wide and move with every large free.
 ROUNDS = """
 import ctypes, resource, sys
-from seemup.pipeline.memory import _glibc
+from seemup.runtime.memory import _glibc
 if sys.argv[1] == "placed":
     import torch
-    from seemup.pipeline import place_model
+    from seemup.runtime import place_model
     place_model(torch.nn.Conv2d(1, 1, 1), torch.device("cpu"))
 libc = _glibc()
 libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from seemup.errors import UserError
-from seemup.pipeline import ModelRunner
+from seemup.runtime import ModelRunner
 
 
 class NearestX4(torch.nn.Module):
@@ -81,14 +81,13 @@ def test_cuda_oom_gives_up_below_minimum_tile() -> None:
         runner.forward(torch.rand(1, 2, 3, 32, 32), None)
 
 
-@pytest.mark.parametrize("hr_recurrence", [False, True])
-def test_stream_gives_the_same_frames_and_skips_context_upsampling(hr_recurrence: bool) -> None:
+def test_stream_gives_the_same_frames_and_skips_context_upsampling() -> None:
     """Streaming a chunk's core frames gives exactly the frames of the whole-clip run; the context frames
-    before ``start`` are not upsampled (unless the output feeds back) and the forward pass ends at ``stop``."""
+    before ``start`` are not upsampled and the forward pass ends at ``stop``."""
     from seemup.models import create_model
 
     torch.manual_seed(0)
-    model = create_model("basicvsr-lite", num_block=1, hr_recurrence=hr_recurrence).eval()
+    model = create_model("basicvsr-lite", num_block=1).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.02)
@@ -100,7 +99,7 @@ def test_stream_gives_the_same_frames_and_skips_context_upsampling(hr_recurrence
     model.upsample = lambda *a: calls.append(1) or real(*a)
     streamed = list(runner.stream_recurrent(frames, start=2, stop=5))
     assert len(streamed) == 3 and all(np.array_equal(a, b) for a, b in zip(streamed, whole[2:5], strict=True))
-    assert len(calls) == (5 if hr_recurrence else 3)
+    assert len(calls) == 3
     with pytest.raises(ValueError, match="not within"):
         next(model.stream(torch.rand(1, 3, 3, 8, 8), start=2, stop=4))
 
@@ -119,19 +118,19 @@ class StreamingNearestX4(NearestX4):
             yield F.interpolate(lr[:, i], scale_factor=4, mode="nearest")
 
 
-class CpuTensors(ModelRunner):
-    """A runner that takes its device for CUDA (for the OOM handling) but keeps tensors on the CPU."""
+def _cpu_tensors(frames: np.ndarray, device: object) -> torch.Tensor:
+    """The runner takes its device for CUDA (for the OOM handling) but the tensors stay on the CPU."""
+    from seemup.runtime.frames import to_tensor
 
-    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float().div_(255.0)
+    return to_tensor(frames, "cpu")
 
 
 def test_stream_out_of_cuda_memory_goes_on_in_tiles() -> None:
     """An OOM after two frames were given out switches to tiles and gives the remaining frames, once each."""
     frames = _frames(7, 32, 48)
-    runner = CpuTensors(StreamingNearestX4(limit=24, fail_after=2), torch.device("cpu"))
+    runner = ModelRunner(StreamingNearestX4(limit=24, fail_after=2), torch.device("cpu"))
     runner.device = FakeCuda()
-    with mock.patch("torch.cuda.empty_cache"):
+    with mock.patch("torch.cuda.empty_cache"), mock.patch("seemup.runtime.runner.to_tensor", _cpu_tensors):
         out = list(runner.stream_recurrent(frames, start=1, stop=6))
     assert runner.tile == 24 and any("out of memory" in n for n in runner.notes)
     assert len(out) == 5 and all(np.array_equal(o[::4, ::4], f) for o, f in zip(out, frames[1:6], strict=True))
@@ -143,7 +142,7 @@ def test_stream_out_of_cuda_memory_goes_on_in_tiles() -> None:
 @pytest.mark.parametrize("name", ["basicvsr-lite", "edvr-m"])
 def test_place_model_cpu_is_channels_last_and_same_output(name: str) -> None:
     from seemup.models import create_model
-    from seemup.pipeline import place_model
+    from seemup.runtime import place_model
 
     torch.manual_seed(0)
     model = create_model(name).eval()
@@ -161,7 +160,7 @@ def test_place_model_cpu_is_channels_last_and_same_output(name: str) -> None:
 
 
 def test_precision_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seemup.pipeline import device as dev
+    from seemup.runtime import device as dev
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(dev, "cpu_has_native_bf16", lambda: True)
@@ -214,7 +213,7 @@ def test_runner_runs_the_model_under_the_requested_autocast() -> None:
 
 def test_default_chunk_counts_the_output_only_when_it_is_held() -> None:
     """A streamed network does not hold the chunk's x4 output, so the same memory fits more frames."""
-    from seemup.pipeline import device as dev
+    from seemup.runtime import device as dev
 
     cpu = torch.device("cpu")
     with mock.patch.object(dev, "available_memory", return_value=16 * 1024**3):

@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seemup.pipeline import plan_chunks, tiled_forward, window_indices
+from seemup.pipeline import plan_chunks, window_indices
 from seemup.pipeline.schedule import window_context
-from seemup.pipeline.tiling import tile_starts
+from seemup.runtime import tiled_forward
+from seemup.runtime.tiling import tile_starts
 
 
 @pytest.mark.parametrize("n,chunk,ctx", [(10, 4, 2), (1, 5, 3), (7, 7, 0), (23, 5, 8)])

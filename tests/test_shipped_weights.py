@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.masks import get_mask_source
 from seemup.metrics import psnr
 from seemup.weights import build_model, load_manifest, locate_package_file

@@ -59,7 +59,7 @@ def test_png_folder_output_matches_bicubic(clip: Path, tmp_path: Path) -> None:
     upscale_video(clip, out, UpscaleOptions(model="bicubic", chunk=3, device="cpu"))
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"{i:08d}.png" for i in range(10)]
-    from seemup.data.imresize import imresize_uint8
+    from seemup.imresize import imresize_uint8
 
     lr = _frames(clip)
     sr = _frames(out)
@@ -154,7 +154,7 @@ def test_existing_output_needs_force(clip: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("opts,match", [
-    (dict(scale=2), "only"), (dict(chunk=0), "--chunk"), (dict(overlap=-1), "--overlap"), (dict(tile=5), "--tile"),
+    (dict(chunk=0), "--chunk"), (dict(overlap=-1), "--overlap"), (dict(tile=5), "--tile"),
     (dict(model="nope"), "unknown model"), (dict(codec="nocodec"), "codec"), (dict(preset="warp"), "preset"),
     (dict(device="tpu"), "device"), (dict(model="bicubic", weights="x.pth"), "no weights"),
     (dict(precision="fp64"), "--precision"), (dict(device="cpu", precision="fp16"), "needs a CUDA"),
@@ -204,29 +204,35 @@ def test_cpu_notice_for_full_basicvsr_keeps_the_choice(clip: Path, tmp_path: Pat
 
 
 def test_cpu_estimate_follows_this_machines_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    from seemup.models import get_spec
-    from seemup.pipeline import cpu_conv_seconds, cpu_estimate_seconds
-    from seemup.pipeline import upscale as upscale_module
+    from seemup.pipeline import estimate
+    from seemup.runtime import cpu_conv_seconds, cpu_estimate_seconds
 
     conv = cpu_conv_seconds("fp32", 64, 36, repeat=2)
     assert 0 < conv < 1
     # network time in units of that convolution, scaled by pixels and frames
     assert cpu_estimate_seconds(193.0, 640, 360, 10, 0.01) == pytest.approx(193.0 * 0.01 * 4 * 10)
     # a bf16 convolution takes 0.01 s, an fp32 one 0.02 s (int8's other layers run in bf16 only where it is native)
-    monkeypatch.setattr(upscale_module, "cpu_conv_seconds",
-                        lambda precision: 0.01 if upscale_module.autocast_dtype(precision) else 0.02)
-    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16", "bf16")
-    assert "basicvsr on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
+    monkeypatch.setattr(estimate, "cpu_conv_seconds", lambda precision: 0.01 if estimate.autocast_dtype(precision)
+                        else 0.02)
+    slow, fast = {"fp32": 400.0, "bf16": 190.0}, {"fp32": 50.0, "bf16": 49.0, "int8": 37.0}
+    note = estimate.cpu_estimate_note("big", slow, fast, (320, 180), 600, "bf16", "bf16")
+    assert "big on CPU needs about 1.9 s per frame here (~19 min for 600 frames of 320x180)" in note
     assert note.endswith("--model basicvsr-lite would need about 0.49 s per frame (~5 min)")
     # where auto runs the fast model with int8 blocks, its estimate is int8's (its other layers: bf16 or fp32)
-    note = upscale_module._cpu_estimate_note(get_spec("basicvsr"), 320, 180, 600, "bf16", "int8")
-    lite = get_spec("basicvsr-lite").cpu_cost["int8"] * (0.01 if upscale_module.autocast_dtype("int8") else 0.02)
+    note = estimate.cpu_estimate_note("big", slow, fast, (320, 180), 600, "bf16", "int8")
+    lite = 37.0 * (0.01 if estimate.autocast_dtype("int8") else 0.02)
     assert note.endswith(f"--model basicvsr-lite would need about {lite:.2f} s per frame (~{lite * 10:.0f} min)")
-    assert "edvr-l-seem on CPU needs about 46.7 s per frame here plus the masks (~7.8 h" in \
-        upscale_module._cpu_estimate_note(get_spec("edvr-l-seem"), 320, 180, 600, "fp32", "fp32")
-    # no notice for the fast model itself, nor for models whose cost is not known
-    for name in ("basicvsr-lite", "bicubic", "basicvsr-tiny"):
-        assert upscale_module._cpu_estimate_note(get_spec(name), 320, 180, 600, "fp32", "fp32") is None
+    assert "big on CPU needs about 8.0 s per frame here plus the masks (~80 min" in \
+        estimate.cpu_estimate_note("big", slow, fast, (320, 180), 600, "fp32", "fp32", uses_masks=True)
+    # no notice for a model less than twice as slow as the fast one, nor for an unknown cost
+    assert estimate.cpu_estimate_note("near", {"fp32": 99.0}, fast, (320, 180), 600, "fp32", "fp32") is None
+    assert estimate.cpu_estimate_note("new", {}, fast, (320, 180), 600, "fp32", "fp32") is None
+    # the table the notice reads: every model in it is registered, the fast model itself gets no notice
+    from seemup.models import list_models
+
+    assert set(estimate.cpu_costs()) <= set(list_models()) and estimate.CPU_FAST_MODEL in estimate.cpu_costs()
+    assert estimate.notice_for(estimate.CPU_FAST_MODEL, False, (320, 180), 600, "fp32", "fp32") is None
+    assert estimate.notice_for("basicvsr-tiny", False, (320, 180), 600, "fp32", "fp32") is None
 
 
 def test_corrupt_stream_is_an_error(tmp_path: Path) -> None:
@@ -322,7 +328,6 @@ def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pyt
     captured = capsys.readouterr()
     assert "bicubic" in captured.out and "64x36 -> 256x144" in captured.out and captured.err == ""
     for args, match in [([str(clip), str(out), "--model", "bicubic"], "--force"),
-                        ([str(clip), str(tmp_path / "d.mp4"), "--scale", "3"], "--scale 3"),
                         ([str(tmp_path / "none.mp4"), str(tmp_path / "d.mp4")], "not found")]:
         with pytest.raises(SystemExit) as exc:
             main(["upscale", *args])
@@ -333,7 +338,7 @@ def test_cli_one_line_errors_and_summary(clip: Path, tmp_path: Path, capsys: pyt
 def test_a_chunk_short_of_frames_is_never_kept(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Frames now go to the encoder as the network hands them out; one missing from a chunk fails the run
     instead of leaving a shorter video."""
-    from seemup.pipeline.runner import ModelRunner
+    from seemup.runtime.runner import ModelRunner
 
     real = ModelRunner.stream_recurrent
 

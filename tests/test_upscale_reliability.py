@@ -18,7 +18,9 @@ import torch
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
+from seemup.pipeline import checks as checks_module
 from seemup.pipeline import upscale as upscale_module
+from seemup.pipeline.job import UpscaleJob
 from seemup.video import ffmpeg_exe, probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -232,7 +234,7 @@ def _no_work(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         started.append(1)
         raise AssertionError("the work started before the check")
 
-    monkeypatch.setattr(upscale_module, "_run_chunks", run_chunks)
+    monkeypatch.setattr(UpscaleJob, "run", run_chunks)
     return started
 
 
@@ -287,14 +289,14 @@ def test_huge_declared_frames_are_refused_with_the_numbers(tmp_path: Path, monke
 
 def test_little_free_memory_suggests_tiles_or_smaller_chunks(clips: tuple[Path, Path], tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from seemup.pipeline.memory import inference_bytes
+    from seemup.runtime.memory import inference_bytes
 
     whole = inference_bytes(24, 32, 10, 16, 4, streamed=True)
     assert inference_bytes(24, 32, 4, 16, 4, streamed=True) < whole  # fewer frames at once, less memory
-    monkeypatch.setattr(upscale_module, "free_memory", lambda device: 1024)
+    monkeypatch.setattr(checks_module, "free_memory", lambda device: 1024)
     with pytest.raises(UserError, match="32x24 frames need about 0.0 GiB .* 0.0 GiB is free on cpu: it is too large"):
         upscale_video(clips[0], tmp_path / "o.mp4", UpscaleOptions(**TINY))
-    monkeypatch.setattr(upscale_module, "free_memory",
+    monkeypatch.setattr(checks_module, "free_memory",
                         lambda device: inference_bytes(24, 32, 4, 16, 4, streamed=False, tile=256, tile_overlap=16))
     with pytest.raises(UserError, match=r"try --chunk 2 --overlap 1 --tile 256"):
         upscale_video(clips[0], tmp_path / "o.mp4", UpscaleOptions(**{**TINY, "chunk": 10, "overlap": 2}))
@@ -417,7 +419,7 @@ def test_an_interruption_after_the_output_is_in_place_says_so(clips: tuple[Path,
 
 SLOW_CLI = """
 import sys, time
-from seemup.pipeline.runner import ModelRunner
+from seemup.runtime.runner import ModelRunner
 real = ModelRunner.stream_recurrent
 def slow(self, *args, **kwargs):
     for frame in real(self, *args, **kwargs):

@@ -37,18 +37,19 @@ def masks(
 ) -> None:
     """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
     from seemup.errors import UserError
-    from seemup.masks import CachedMasks, MaskCache, get_mask_source, resolve_device
     from seemup.masks.precompute import find_inputs, precompute_masks
+    from seemup.runtime.device import resolve_device
+    from seemup.weights.load import open_masks
 
     if cache_size_gb <= 0:
         raise UserError("--cache-size must be positive")
     if downscale < 1:
         raise UserError(f"--downscale must be >= 1, got {downscale}")
-    resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
+    dev = resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
     check_mask_cache(cache_dir)
     inputs = find_inputs(input)
-    mask_source = get_mask_source(source, sam_checkpoint=sam_checkpoint, device=device, quiet=quiet)
-    cached = CachedMasks(mask_source, MaskCache(cache_dir, max_bytes=int(cache_size_gb * 1024**3)))
+    cached = open_masks(source, dev, quiet=quiet, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir,
+                        max_bytes=int(cache_size_gb * 1024**3))
     total = sum(item.num_frames for item in inputs)
     err = Console(stderr=True)
     with Progress(
@@ -71,7 +72,7 @@ def masks(
             progress.update(task, rate=f"{speed:.1f} frames/s" if speed else "")
 
         if not quiet:
-            err.print(f"{len(inputs)} input(s), {total} frames, source {mask_source.id}, cache {cached.cache.dir}",
+            err.print(f"{len(inputs)} input(s), {total} frames, source {cached.id}, cache {cached.cache.dir}",
                       markup=False, soft_wrap=True)
         summary = precompute_masks(inputs, cached, on_frames=advance, downscale=downscale)
     print(summary.line())

@@ -22,7 +22,6 @@ _HELP = {
     "output": "Output video (.mp4, .mkv, .mov, .webm, ...) or a folder name for PNG frames.",
     "model": "Registered model name (see `seemup weights list`): basicvsr, basicvsr-lite, edvr-m, ..., bicubic.",
     "weights": "Weights file or weight-set name (default: the model's default set).",
-    "scale": "Upscaling factor; only 4 is supported.",
     "chunk": "Frames per temporal chunk for recurrent models (default: sized for the device's memory).",
     "overlap": "Context frames on each side of a chunk (computed, then dropped from the output).",
     "tile": "Spatial tile size in input pixels (0: whole frames; on CUDA an out-of-memory retries smaller).",
@@ -52,7 +51,6 @@ def upscale(
     output: Path = typer.Argument(..., help=_HELP["output"]),
     model: str = typer.Option("basicvsr", "--model", "-m", help=_HELP["model"]),
     weights: str | None = typer.Option(None, "--weights", "-w", help=_HELP["weights"]),
-    scale: int = typer.Option(4, "--scale", help=_HELP["scale"]),
     chunk: int | None = typer.Option(None, "--chunk", help=_HELP["chunk"]),
     overlap: int = typer.Option(10, "--overlap", help=_HELP["overlap"]),
     tile: int = typer.Option(0, "--tile", help=_HELP["tile"]),
@@ -81,7 +79,7 @@ def upscale(
         from seemup.pipeline import NullProgress, RichProgress, UpscaleOptions, upscale_video
 
         options = UpscaleOptions(
-            model=model, weights=weights, scale=scale, chunk=chunk, overlap=overlap, tile=tile,
+            model=model, weights=weights, chunk=chunk, overlap=overlap, tile=tile,
             tile_overlap=tile_overlap, device=device, precision=precision, fp32=fp32, codec=codec, crf=crf,
             preset=preset, force=force, resume=resume, quiet=quiet, mask_source=mask_source,
             sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=_rate(fps), skip_damaged=skip_damaged,

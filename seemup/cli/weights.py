@@ -131,7 +131,7 @@ def calibrate_weights(
         TimeRemainingColumn,
     )
 
-    from seemup.pipeline.calibrate import calibrate_weights as run
+    from seemup.weights.calibrate import calibrate_weights as run
 
     args = ["--model", model, *(["--weights", weights] if weights else []),
             *(x for d in data for x in ("--data", str(d))), "--frames", str(frames),

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from seemup.data.imresize import imresize_uint8
 from seemup.errors import UserError
+from seemup.imresize import imresize_uint8
 
 SCALE = 4
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -1,9 +1,10 @@
 """Training clips: find them in the supported layouts, and read HR frames (or crops of them) fast.
 
 Layouts: REDS (``train_sharp/<clip>/*.png``), Vimeo-90K (``sequences/<a>/<b>/im1..7.png``), any folder of
-clips (one sub-folder of frames per clip, or video files), a single frame folder, or a single video file.
-Video files are decoded once into a cached uint8 array (optionally area-downscaled, which docs/training.md advises for
-compressed footage) so random access during training costs a memory-mapped slice, not a decode.
+clips (one sub-folder of frames per clip, video files, or ``.npz`` arrays of HR frames), a single frame folder, or a
+single video or ``.npz`` file. Video files are decoded once into a cached uint8 array (optionally area-downscaled,
+which docs/training.md advises for compressed footage), and ``.npz`` arrays copied there, so random access during
+training costs a memory-mapped slice, not a decode.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from seemup.data.imresize import imresize_uint8
 from seemup.errors import UserError
+from seemup.imresize import imresize_uint8
 
 from .train_files import LazyMemmap, atomic_write_bytes, make_readable
 
@@ -46,14 +48,23 @@ class ClipRef:
     """A clip found on disk, before anything is decoded: a folder of frames or a video file."""
 
     name: str
-    kind: str  # "frames" | "video"
+    kind: str  # "frames" | "video" | "npz"
     path: Path
     frames: tuple[Path, ...] = field(default=(), repr=False)
+    group: str = ""  # the --data entry's GROUP (GROUP=PATH), for --mix
 
 
-def _video_clips(folder: Path) -> list[ClipRef]:
-    return [ClipRef(p.stem, "video", p) for p in sorted(folder.iterdir())
-            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES]
+def _file_clip(path: Path) -> ClipRef | None:
+    """A video file or an ``.npz`` array of HR frames as a clip (None for any other file)."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return ClipRef(path.stem, "video", path)
+    if path.suffix.lower() == ".npz":
+        return ClipRef(path.stem, "npz", path)
+    return None
+
+
+def _file_clips(folder: Path) -> list[ClipRef]:
+    return [ref for p in sorted(folder.iterdir()) if p.is_file() and (ref := _file_clip(p)) is not None]
 
 
 def _frame_clip(folder: Path, name: str) -> ClipRef | None:
@@ -102,9 +113,10 @@ def discover_clips(path: str | Path, exclude_eval: bool = True) -> list[ClipRef]
     if not path.exists():
         raise UserError(f"training data not found: {path}")
     if path.is_file():
-        if path.suffix.lower() not in VIDEO_SUFFIXES:
-            raise UserError(f"{path} is neither a video file ({', '.join(VIDEO_SUFFIXES)}) nor a folder")
-        return [ClipRef(path.stem, "video", path)]
+        ref = _file_clip(path)
+        if ref is None:
+            raise UserError(f"{path} is neither a video file ({', '.join(VIDEO_SUFFIXES)}), an .npz clip nor a folder")
+        return [ref]
     if (path / "train_sharp").is_dir():
         clips = _reds_clips(path / "train_sharp", exclude_eval)
     elif path.name == "train_sharp":
@@ -116,14 +128,15 @@ def discover_clips(path: str | Path, exclude_eval: bool = True) -> list[ClipRef]
         if single is not None:
             clips = [single]
         else:
-            clips = _video_clips(path)
+            clips = _file_clips(path)
             for d in sorted(p for p in path.iterdir() if p.is_dir()):
                 ref = _frame_clip(d, d.name)
                 if ref:
                     clips.append(ref)
     if not clips:
         raise UserError(f"no clips found in {path}: expected REDS (train_sharp/<clip>/*.png), Vimeo-90K "
-                        "(sequences/<a>/<b>/im*.png), a folder of frame folders or video files, or a video file")
+                        "(sequences/<a>/<b>/im*.png), a folder of frame folders, video files or .npz clips, "
+                        "or one such file")
     return clips
 
 
@@ -218,36 +231,32 @@ def _video_key(path: Path, hr_downscale: int, skip_damaged: bool = False) -> str
     return hashlib.sha256(ident.encode()).hexdigest()[:20]
 
 
-def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None,  # noqa: ANN001
-                       *, skip_damaged: bool = False) -> ArrayClip:
-    """Decode a video file once into ``cache_dir`` (reused while the file is unchanged).
-
-    A stream whose decoder loses frames to errors is refused, as ``seemup upscale`` refuses it, unless
-    ``skip_damaged``: then the frames that decode make the clip (and the cache key says so).
-
-    The raw file is written under a temp name and renamed, then the sidecar is written the same way: a
-    sidecar present means a complete array, so concurrent preparers (DDP ranks) are safe.
-    """
-    from seemup.video import probe, read_frames
-
-    key = _video_key(ref.path, hr_downscale, skip_damaged)
-    folder = cache_dir / "clips"
-    raw, meta = folder / f"{key}.u8", folder / f"{key}.json"
+def _cached_clip(ref: ClipRef, key: str, cache_dir: Path) -> ArrayClip | None:
+    raw, meta = cache_dir / "clips" / f"{key}.u8", cache_dir / "clips" / f"{key}.json"
     if meta.is_file() and raw.is_file():
         shape = tuple(json.loads(meta.read_text())["shape"])
         if raw.stat().st_size == int(np.prod(shape)):
             return ArrayClip(ref.name, key, raw, shape)  # type: ignore[arg-type]
+    return None
+
+
+def _store_clip(ref: ClipRef, key: str, cache_dir: Path, frames: Iterator[np.ndarray], meta: dict,
+                on_frame: Callable[[], None] | None = None) -> ArrayClip:
+    """Write HR ``frames`` into ``cache_dir`` as one raw array and its sidecar.
+
+    The raw file is written under a temp name and renamed, then the sidecar is written the same way: a
+    sidecar present means a complete array, so concurrent preparers (DDP ranks) are safe."""
+    folder = cache_dir / "clips"
+    raw = folder / f"{key}.u8"
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp", dir=folder)
     count, size = 0, None
     try:
-        info = probe(ref.path, skip_damaged=skip_damaged)
-        with os.fdopen(fd, "wb") as fh, read_frames(ref.path, info=info) as frames:
+        with os.fdopen(fd, "wb") as fh:
             for frame in frames:
-                hr = np.ascontiguousarray(crop_to_scale(area_downscale(frame, hr_downscale)))
                 if size is None:
-                    size = hr.shape[:2]
-                fh.write(hr.tobytes())
+                    size = frame.shape[:2]
+                fh.write(np.ascontiguousarray(frame).tobytes())
                 count += 1
                 if on_frame is not None:
                     on_frame()
@@ -259,13 +268,53 @@ def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_fram
         Path(tmp).unlink(missing_ok=True)
         raise
     shape = (count, size[0], size[1], 3)
-    atomic_write_bytes(meta, json.dumps({"shape": list(shape), "source": str(ref.path),
-                                         "hr_downscale": hr_downscale}).encode())
+    atomic_write_bytes(folder / f"{key}.json", json.dumps({"shape": list(shape), "source": str(ref.path),
+                                                           **meta}).encode())
     return ArrayClip(ref.name, key, raw, shape)
 
 
+def prepare_video_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None,  # noqa: ANN001
+                       *, skip_damaged: bool = False) -> ArrayClip:
+    """Decode a video file once into ``cache_dir`` (reused while the file is unchanged).
+
+    A stream whose decoder loses frames to errors is refused, as ``seemup upscale`` refuses it, unless
+    ``skip_damaged``: then the frames that decode make the clip (and the cache key says so).
+    """
+    from seemup.video import probe, read_frames
+
+    key = _video_key(ref.path, hr_downscale, skip_damaged)
+    cached = _cached_clip(ref, key, cache_dir)
+    if cached is not None:
+        return cached
+    info = probe(ref.path, skip_damaged=skip_damaged)
+    with read_frames(ref.path, info=info) as frames:
+        hr = (crop_to_scale(area_downscale(frame, hr_downscale)) for frame in frames)
+        return _store_clip(ref, key, cache_dir, hr, {"hr_downscale": hr_downscale}, on_frame)
+
+
+def prepare_npz_clip(ref: ClipRef, cache_dir: Path) -> ArrayClip:
+    """An ``.npz`` clip's ``hr`` array (uint8 [T,H,W,3], already HR: ``--hr-downscale`` does not apply), copied
+    once into ``cache_dir`` so that DataLoader workers memory-map it instead of each holding a copy."""
+    st = ref.path.stat()
+    key = hashlib.sha256(f"npz|{ref.path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:20]
+    cached = _cached_clip(ref, key, cache_dir)
+    if cached is not None:
+        return cached
+    try:
+        with np.load(ref.path) as arrays:
+            hr = arrays["hr"] if "hr" in arrays.files else None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {ref.path}: {exc}") from exc
+    if hr is None or hr.dtype != np.uint8 or hr.ndim != 4 or hr.shape[-1] != 3:
+        raise UserError(f"{ref.path}: expected an 'hr' array of uint8 [T,H,W,3] frames "
+                        "(the layout scripts/make_lite_extra_data.py writes)")
+    return _store_clip(ref, key, cache_dir, (crop_to_scale(f) for f in hr), {})
+
+
 def open_clip(ref: ClipRef, hr_downscale: int, cache_dir: Path, on_frame=None) -> Clip:  # noqa: ANN001
-    """A readable clip for ``ref`` (video files are decoded into the cache first)."""
+    """A readable clip for ``ref`` (video files are decoded, ``.npz`` arrays copied, into the cache first)."""
     if ref.kind == "video":
         return prepare_video_clip(ref, hr_downscale, cache_dir, on_frame)
+    if ref.kind == "npz":
+        return prepare_npz_clip(ref, cache_dir)
     return FrameFolderClip(ref, hr_downscale)

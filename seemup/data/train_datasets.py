@@ -3,7 +3,8 @@
 Every sample is a function of its index alone: which clip, which frames, which crop and which flips come
 from a generator seeded with ``(seed, iteration, rank, slot)``. DataLoader worker processes, their RNGs and
 the order in which they finish therefore cannot change what the network sees, and resuming at iteration
-``n`` replays exactly the samples an uninterrupted run would have drawn from ``n`` on.
+``n`` replays exactly the samples an uninterrupted run would have drawn from ``n`` on. The dataset also takes
+the draws themselves (dicts) from a sampler that makes them, such as ``train_mix.MixedSampler``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from seemup.data.imresize import imresize_torch, imresize_uint8
+from seemup.imresize import imresize_torch, imresize_uint8
 
 from .train_clips import SCALE, Clip
 from .train_flows import ClipFlows
+from .train_lr import ClipLR
 from .train_masks import ClipMasks
 
 
@@ -56,25 +58,37 @@ def augment_flows(flows: np.ndarray, hflip: bool, vflip: bool, transpose: bool) 
     return out
 
 
+def reverse_time(item: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A sample played backwards: frames in reverse order, and the forward and backward flows trade places."""
+    out = {k: v[::-1] for k, v in item.items() if k != "flows"}
+    if "flows" in item:  # [K, 2, T-1, 2, p, p]: axis 1 is (forward, backward)
+        out["flows"] = item["flows"][:, ::-1, ::-1]
+    return out
+
+
 class VideoTrainDataset(Dataset):
     """Index ``i`` = iteration ``i // batch``, slot ``i % batch``; yields uint8 tensors (cast on the device).
 
     Item: ``lr`` [T,3,p,p], ``hr`` [T,3,4p,4p] (or [3,4p,4p] for window models), ``masks`` [T,64,p,p] when
     the clips come with masks, ``flows`` [K,2,T-1,2,p,p] float32 when they come with precomputed flows of K
-    networks (index 1: 0 forward, 1 backward), transformed with the crop.
+    networks (index 1: 0 forward, 1 backward), transformed with the crop. With ``lrs`` (full-frame LR of every
+    clip) the LR crop is cut from them instead of made from the HR crop.
     """
 
     def __init__(self, clips: Sequence[Clip], spec: SampleSpec, batch_size: int, seed: int, rank: int = 0,
                  masks: Sequence[ClipMasks] | None = None, make_lr: bool = True,
-                 flows: Sequence[Sequence[ClipFlows] | None] | None = None) -> None:
+                 flows: Sequence[Sequence[ClipFlows] | None] | None = None,
+                 lrs: Sequence[ClipLR] | None = None) -> None:
         usable = [i for i, c in enumerate(clips) if c.num_frames >= spec.num_frames
                   and c.height >= spec.patch * SCALE and c.width >= spec.patch * SCALE]
         if not usable:
             raise ValueError(f"no clip has {spec.num_frames} frames of at least {spec.patch * SCALE}x"
                              f"{spec.patch * SCALE} px")
+        self.usable = usable  # indices of ``self.clips`` in the clips given
         self.clips = [clips[i] for i in usable]
         self.masks = [masks[i] for i in usable] if masks is not None else None
         self.flows = [flows[i] for i in usable] if flows is not None else None
+        self.lrs = [lrs[i] for i in usable] if lrs is not None else None
         if self.flows is not None and any(not f for f in self.flows):
             raise ValueError("a usable clip has no precomputed flows")
         self.spec, self.batch_size, self.seed, self.rank = spec, batch_size, seed, rank
@@ -100,28 +114,33 @@ class VideoTrainDataset(Dataset):
             "transpose": bool(rng.integers(2)),
         }
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        d = self.draw(index)
+    def __getitem__(self, index: int | dict) -> dict[str, torch.Tensor]:
+        """Sample ``index``, or the sample a sampler already drew (a dict like :meth:`draw`'s)."""
+        d = index if isinstance(index, dict) else self.draw(index)
         clip = self.clips[d["clip"]]
         p, n = self.spec.patch, self.spec.num_frames
         hr = clip.crops(d["start"], n, d["top"] * SCALE, d["left"] * SCALE, p * SCALE)  # [T,4p,4p,3]
         flips = (d["hflip"], d["vflip"], d["transpose"])
         item = {}
-        if self.make_lr:
+        if self.lrs is not None:
+            lr = self.lrs[d["clip"]].crops(d["start"], n, d["top"], d["left"], p)
+            item["lr"] = augment(lr, *flips, h_axis=1).transpose(0, 3, 1, 2)
+        elif self.make_lr:
             lr = np.stack([imresize_uint8(f, 1 / SCALE) for f in hr])  # MATLAB bicubic (BI degradation)
-            item["lr"] = torch.from_numpy(np.ascontiguousarray(augment(lr, *flips, h_axis=1).transpose(0, 3, 1, 2)))
-        hr = augment(hr, *flips, h_axis=1).transpose(0, 3, 1, 2)
-        # Window models score only the centre frame, but the device-side degradation needs all of them.
-        if self.spec.centre_only and self.make_lr:
-            hr = hr[n // 2]
-        item["hr"] = torch.from_numpy(np.ascontiguousarray(hr))
+            item["lr"] = augment(lr, *flips, h_axis=1).transpose(0, 3, 1, 2)
+        item["hr"] = augment(hr, *flips, h_axis=1).transpose(0, 3, 1, 2)
         if self.masks is not None:
             m = self.masks[d["clip"]].crops(d["start"], n, d["top"], d["left"], p)  # [T,64,p,p]
-            item["masks"] = torch.from_numpy(np.ascontiguousarray(augment(m, *flips, h_axis=2)))
+            item["masks"] = augment(m, *flips, h_axis=2)
         if self.flows is not None:
             f = np.stack([cf.crops(d["start"], n, d["top"], d["left"], p) for cf in self.flows[d["clip"]]])
-            item["flows"] = torch.from_numpy(np.ascontiguousarray(augment_flows(f, *flips)))
-        return item
+            item["flows"] = augment_flows(f, *flips)
+        if d.get("reverse"):
+            item = reverse_time(item)
+        # Window models score only the centre frame, but the device-side degradation needs all of them.
+        if self.spec.centre_only and "lr" in item:
+            item["hr"] = item["hr"][n // 2]
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in item.items()}
 
 
 def degrade_on_device(hr: torch.Tensor) -> torch.Tensor:

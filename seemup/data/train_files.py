@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from seemup.atomicfile import atomic_write_bytes, make_readable
+
+__all__ = ["atomic_write_bytes", "make_readable"]  # the training files' writers import them from here
+
 
 def source_tag(source_id: str) -> str:
     """Short file-name tag of what made a cached array (a mask source's or a flow network's id)."""
     return hashlib.sha256(source_id.encode()).hexdigest()[:12]
-
-
-def make_readable(path: str | Path) -> None:
-    """Give a temp file (mkstemp makes them 0600) the mode a normally created file would get."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path`` then rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        make_readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_torch_save(obj: Any, path: Path) -> None:

@@ -8,11 +8,10 @@ import cv2
 
 from seemup.data.eval_datasets import SCALE, EvalDataset, EvalSequence, iter_sequences
 from seemup.errors import UserError
+from seemup.weights.load import LoadedModel
 
-from .inference import ModelRun
 
-
-def needs_two_frames(run: ModelRun) -> bool:
+def needs_two_frames(run: LoadedModel) -> bool:
     """BasicVSR-family models align every frame with its neighbours, so a clip of one frame cannot run."""
     from seemup.models.basicvsr import BasicVSR
 
@@ -30,7 +29,7 @@ def input_frames(seq: EvalSequence, max_frames: int | None) -> int:
     return n if max_frames is None or seq.centre_only else min(n, max_frames)
 
 
-def check_frames(dataset: EvalDataset, runs: Sequence[ModelRun], max_frames: int | None) -> None:
+def check_frames(dataset: EvalDataset, runs: Sequence[LoadedModel], max_frames: int | None) -> None:
     """Every clip must have the frames each model needs (recurrent BasicVSR models: at least 2)."""
     needy = next((r for r in runs if needs_two_frames(r)), None)
     if needy is None:
@@ -71,7 +70,7 @@ def check_first_clip_crop(dataset: EvalDataset, crop_border: int, max_frames: in
         check_crop_border(crop_border, *frame_size(seq), seq.name)
 
 
-def check_loaded_clip(seq: EvalSequence, lr_frames: int, hr_shape: Sequence[int], runs: Sequence[ModelRun],
+def check_loaded_clip(seq: EvalSequence, lr_frames: int, hr_shape: Sequence[int], runs: Sequence[LoadedModel],
                       crop_border: int) -> None:
     """The same checks on a clip as loaded, before any model runs on it (a header may not tell the truth)."""
     check_crop_border(crop_border, hr_shape[2], hr_shape[1], seq.name)

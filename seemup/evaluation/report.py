@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import seemup
+from seemup.atomicfile import atomic_write_text
 
 from .runner import BenchReport, ClipScore, ModelResult
 
@@ -195,14 +194,5 @@ def report_json(report: BenchReport) -> dict[str, Any]:
 def write_json(report: BenchReport, path: str | Path) -> Path:
     """Write the JSON record atomically (temp file beside the target, then rename)."""
     path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(report_json(report), f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(report_json(report), indent=2, allow_nan=False) + "\n")
     return path

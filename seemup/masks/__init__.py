@@ -2,18 +2,20 @@
 
 Public API::
 
-    source = get_mask_source("auto")           # MaskSource; source.id names it stably
+    source = get_mask_source("sam", ckpt)      # MaskSource; source.id names it stably
     masks = source(frame)                      # frame HxWx3 uint8 RGB -> [64,H,W] uint8 {0,1}
     cached = CachedMasks(source, MaskCache())  # same contract, through the on-disk cache; cached.stats
+
+``seemup.weights.open_masks`` does all three, finding an installed SAM checkpoint first.
 """
 
 from .base import NUM_MASKS, MaskSource, check_frame, stack_ordered
 from .cache import DEFAULT_MAX_BYTES, MaskCache, frame_digest
 from .cached import CachedMasks, CacheStats
-from .checkpoints import SAM_CHECKPOINTS, find_sam_checkpoint, weights_dirs
+from .checkpoints import SAM_CHECKPOINTS
 from .classical import ClassicalMaskSource
 from .paths import default_cache_root, default_mask_cache_dir
-from .sources import KINDS, get_mask_source, resolve_device
+from .sources import KINDS, get_mask_source
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -28,12 +30,9 @@ __all__ = [
     "check_frame",
     "default_cache_root",
     "default_mask_cache_dir",
-    "find_sam_checkpoint",
     "frame_digest",
     "get_mask_source",
-    "resolve_device",
     "stack_ordered",
-    "weights_dirs",
 ]
 
 

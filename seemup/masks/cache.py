@@ -14,7 +14,6 @@ import hashlib
 import os
 import re
 import struct
-import tempfile
 import threading
 import time
 import zlib
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from seemup.atomicfile import atomic_open
 
 from .paths import default_mask_cache_dir
 
@@ -126,15 +127,8 @@ class MaskCache:
             raise ValueError(f"masks must be [C,H,W], got shape {masks.shape}")
         p = self.path(digest, source_id)
         data = encode_entry(masks, digest)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ENTRY_SUFFIX, dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, p)
-        except BaseException:
-            _unlink(Path(tmp))
-            raise
+        with atomic_open(p, sync=False) as f:  # a cache entry: losing it in a crash costs a recomputation
+            f.write(data)
         with self._lock:
             if self._approx_bytes is None:
                 self._approx_bytes = self.usage().bytes
@@ -183,14 +177,15 @@ class MaskCache:
         now = time.time()
         for dirpath, _, filenames in os.walk(root or self.dir):
             for name in filenames:
-                if not name.endswith(ENTRY_SUFFIX):
+                temp = name.startswith(".") and name.endswith(".tmp")  # a writer's (seemup.atomicfile)
+                if not (temp or name.endswith(ENTRY_SUFFIX)):
                     continue
                 path = Path(dirpath) / name
                 try:
                     st = path.stat()
                 except OSError:
                     continue  # deleted meanwhile by another process
-                if name.startswith(".tmp-"):
+                if temp:
                     if clean_tmp and now - st.st_mtime > _STALE_TMP_SECONDS:
                         _unlink(path)
                     continue

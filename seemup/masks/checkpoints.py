@@ -1,11 +1,9 @@
-"""Finding SAM checkpoints, telling their model type, and hashing them (the hash goes into the source id).
-
-Where checkpoints are looked for and how file hashes are remembered is seemup.weights' business (one search
-order and one hash cache for every weight file): this module asks it and adds what is SAM-specific.
-"""
+"""SAM checkpoints: their official names, telling their model type, and hashing them (the hash goes into the
+source id). Where checkpoints are looked for is the weights layer's business; it passes the path down."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -22,27 +20,13 @@ _ENCODER_WIDTH_TO_TYPE = {1280: "vit_h", 1024: "vit_l", 768: "vit_b"}
 _NAME_TYPE = re.compile(r"vit[_-]?([bhl])(?![a-z])", re.IGNORECASE)
 
 
-def weights_dirs() -> list[Path]:
-    """Where SAM checkpoints are looked for, in order (``$SEEMUP_WEIGHTS_DIR`` or ``~/.cache/seemup/weights``,
-    then the repository's ``weights/``): seemup.weights' search order."""
-    from seemup.weights import search_dirs
-
-    return search_dirs()
-
-
-def find_sam_checkpoint() -> Path | None:
-    """The preferred installed SAM checkpoint (hash-checked by seemup.weights), or None when there is none."""
-    from seemup.weights import find_sam_checkpoint as find_in_weights
-
-    found = find_in_weights()
-    return found[1] if found is not None else None
-
-
 def file_sha256(path: str | Path) -> str:
-    """Full sha256 of a file, remembered by (path, size, mtime) so a 2.5 GB checkpoint is hashed once."""
-    from seemup.weights import file_sha256 as cached_file_sha256
-
-    return cached_file_sha256(Path(path))
+    """Full sha256 of a file, read in 1 MiB blocks (a caller that caches hashes passes its digest instead)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def sam_type_from_name(path: str | Path) -> str | None:

@@ -67,7 +67,7 @@ def lr_frames(frames: Iterator[np.ndarray], downscale: int) -> Iterator[np.ndarr
     if downscale == 1:
         yield from frames
         return
-    from seemup.data.imresize import imresize_uint8
+    from seemup.imresize import imresize_uint8
 
     for frame in frames:
         h, w = frame.shape[:2]

@@ -199,10 +199,13 @@ class SamMaskSource(MaskSource):
         self.id = f"sam-{self.model_type}-{weights_id}-pps{points_per_side}{extra}"
 
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path, device: str = "cpu", **kwargs) -> SamMaskSource:
-        """Load a checkpoint file; the source id carries the first 16 hex digits of its sha256."""
+    def from_checkpoint(cls, checkpoint: str | Path, device: str = "cpu", sha256: str | None = None,
+                        **kwargs) -> SamMaskSource:
+        """Load a checkpoint file; the source id carries the first 16 hex digits of its sha256 (``sha256``
+        when the caller knows it, else hashed here)."""
         model, model_type = load_sam(checkpoint, device)
-        return cls(model, weights_id=file_sha256(checkpoint)[:16], model_type=model_type, **kwargs)
+        digest = sha256 or file_sha256(checkpoint)
+        return cls(model, weights_id=digest[:16], model_type=model_type, **kwargs)
 
     @classmethod
     def from_model(cls, model: Sam, **kwargs) -> SamMaskSource:

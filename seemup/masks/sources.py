@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from seemup.errors import UserError
+from seemup.runtime.device import resolve_device
 
 from .base import MaskSource
-from .checkpoints import SAM_CHECKPOINTS, find_sam_checkpoint, weights_dirs
+from .checkpoints import SAM_CHECKPOINTS
 from .classical import ClassicalMaskSource
 
 KINDS = ("auto", "sam", "classical")
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/None: CUDA when available, else CPU; asking for CUDA without one is a user error."""
-    if device is None or str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise UserError(f"unknown device {device!r} (use cpu, cuda, cuda:N or auto)") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {device!r} requested but CUDA is not available")
-    return dev
 
 
 def get_mask_source(
@@ -35,13 +24,17 @@ def get_mask_source(
     device: str | torch.device | None = "cpu",
     quiet: bool = False,
     sam_model: torch.nn.Module | None = None,
+    *,
+    sam_sha256: str | None = None,
+    searched: Sequence[Path] = (),
     **sam_options,
 ) -> MaskSource:
     """The mask source for ``kind``.
 
-    ``auto``: SAM from ``sam_checkpoint`` / ``sam_model`` / the first checkpoint found in the weights folders,
-    else the classical fallback (with a one-line notice on stderr unless ``quiet``).
-    ``sam``: SAM, or a UserError naming where checkpoints were looked for. ``classical``: always the fallback.
+    ``auto``: SAM from ``sam_checkpoint`` / ``sam_model``, else the classical fallback (with a one-line notice
+    on stderr unless ``quiet``). ``sam``: SAM, or a UserError naming the folders ``searched`` for a checkpoint.
+    ``classical``: always the fallback. Finding an installed checkpoint is the weights layer's job
+    (``seemup.weights.open_masks``), which passes the path, its known ``sam_sha256`` and where it looked.
     ``sam_model``: a ready ``segment_anything`` Sam (tests, benchmarks); ``sam_options`` go to SamMaskSource.
     """
     if kind not in KINDS:
@@ -54,13 +47,13 @@ def get_mask_source(
         if sam_checkpoint is not None:
             raise UserError("give either a SAM checkpoint or a SAM model, not both")
         return SamMaskSource.from_model(sam_model.to(resolve_device(device)), **sam_options)
-    checkpoint = Path(sam_checkpoint).expanduser() if sam_checkpoint is not None else find_sam_checkpoint()
+    checkpoint = Path(sam_checkpoint).expanduser() if sam_checkpoint is not None else None
     if checkpoint is None:
         if kind == "sam":
-            where = ", ".join(str(d) for d in weights_dirs())
+            where = f" in one of: {', '.join(str(d) for d in searched)}" if searched else ""
             raise UserError(
-                f"no SAM checkpoint: pass --sam-checkpoint or put one of {', '.join(SAM_CHECKPOINTS.values())} "
-                f"in one of: {where}"
+                f"no SAM checkpoint: pass --sam-checkpoint or put one of {', '.join(SAM_CHECKPOINTS.values())}"
+                f"{where}"
             )
         if not quiet:
             print(
@@ -69,4 +62,5 @@ def get_mask_source(
                 file=sys.stderr,
             )
         return ClassicalMaskSource()
-    return SamMaskSource.from_checkpoint(checkpoint, device=str(resolve_device(device)), **sam_options)
+    return SamMaskSource.from_checkpoint(checkpoint, device=str(resolve_device(device)), sha256=sam_sha256,
+                                         **sam_options)

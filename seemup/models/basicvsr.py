@@ -58,11 +58,6 @@ class BasicVSR(nn.Module):
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
         self.seem = BasicVSRSeem(num_feat, seem_branches) if seem else None
 
-    @property
-    def feeds_back_output(self) -> bool:
-        """Whether ``forward_input`` takes the previous output frame (then every frame must be upsampled)."""
-        return False
-
     def compute_flows(self, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Flows between neighbours: (forward, backward), each [B,T-1,2,h,w]."""
         b, t, c, h, w = lr.shape
@@ -83,12 +78,6 @@ class BasicVSR(nn.Module):
         if r_sam is not None and f"{branch}_tail" in blocks:
             out = out + blocks[f"{branch}_tail"](out, r_sam)
         return out
-
-    def forward_input(self, lr_frame: torch.Tensor, prev_out: torch.Tensor | None,
-                      flow: torch.Tensor | None) -> torch.Tensor:
-        """What the forward trunk sees of frame i besides the propagated feature: the LR frame here;
-        subclasses may add the previous output (``prev_out``, warped by ``flow`` [B,2,h,w] to frame i)."""
-        return lr_frame
 
     def upsample(self, lr_frame: torch.Tensor, feat_backward: torch.Tensor, feat_forward: torch.Tensor) -> torch.Tensor:
         """Reconstruct one HR frame from both branches' features plus a bilinear skip."""
@@ -147,16 +136,13 @@ class BasicVSR(nn.Module):
             feat = self._propagate(self.backward_trunk, "backward", lr[:, i], feat, r_i)
             backward_feats[i] = feat
 
-        prev_out = None
         feat = torch.zeros_like(feat)
         for i in range(stop):
             if i > 0:
                 feat = flow_warp(feat, flows_forward[:, i - 1].permute(0, 2, 3, 1))
             r_i = None if r_sam is None else r_sam[:, i]
-            x_i = self.forward_input(lr[:, i], prev_out, flows_forward[:, i - 1] if i > 0 else None)
-            feat = self._propagate(self.forward_trunk, "forward", x_i, feat, r_i)
-            if i >= start or self.feeds_back_output:
-                prev_out = self.upsample(lr[:, i], backward_feats[i], feat)
+            feat = self._propagate(self.forward_trunk, "forward", lr[:, i], feat, r_i)
+            out = self.upsample(lr[:, i], backward_feats[i], feat) if i >= start else None
             backward_feats[i] = lr.new_empty(0)  # free memory as we go
-            if i >= start:
-                yield prev_out
+            if out is not None:
+                yield out

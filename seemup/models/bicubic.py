@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seemup.data.imresize import imresize_torch
+from seemup.imresize import imresize_torch
 
 from .seem import check_inputs
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seemup.atomicfile import atomic_write_text
 from seemup.errors import UserError
 
 try:
@@ -172,9 +173,7 @@ class JobState:
         """Write state.json atomically (a crash mid-write must not lose the record of finished chunks)."""
         data = {"version": STATE_VERSION, "fingerprint": self.fingerprint, "num_chunks": self.num_chunks,
                 "done": self.done}
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        atomic_write_text(self.state_file, json.dumps(data, indent=1, sort_keys=True))
 
     def mark_done(self, index: int) -> None:
         if index != self.done:

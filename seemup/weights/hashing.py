@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from seemup.atomicfile import atomic_write_text
 
 from .locations import user_weights_dir
 from .manifest import WeightSet
@@ -81,15 +82,7 @@ def remember_sha256(path: Path, digest: str) -> None:
     stamps[key] = {**stat, "sha256": digest}
     target = _stamps_path()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".sha256-cache.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(stamps, fh, indent=1, sort_keys=True)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(target, json.dumps(stamps, indent=1, sort_keys=True))
     except OSError as exc:
         warnings.warn(f"cannot record the file hash in {target}: {exc}", stacklevel=2)
 

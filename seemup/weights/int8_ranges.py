@@ -1,7 +1,7 @@
 """int8 calibration of a weights file, kept as data: ``<weights>.int8.json`` beside it, or in the user
 weights folder for weights that seemup ships or another package installs.
 
-``--precision int8`` (seemup.pipeline.int8) needs each residual block's activation ranges, measured once
+``--precision int8`` (seemup.runtime.int8) needs each residual block's activation ranges, measured once
 on calibration footage for exactly these weights (``seemup weights calibrate``). The file names the
 sha256 of the weights it was measured on, so ranges never outlive the weights they describe.
 """
@@ -14,7 +14,12 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from seemup.data.train_files import atomic_write_bytes
+from seemup.errors import UserError
+from seemup.runtime.int8 import int8_unavailable, to_int8
 
 from . import locations
 from .hashing import file_sha256
@@ -86,3 +91,30 @@ def read_ranges(weights: str | Path, path: str | Path | None = None) -> tuple[In
     if ranges.weights_sha256 != file_sha256(weights):
         return None, f"{source} was calibrated for other weights than {Path(weights).name} (recalibrate)"
     return ranges, ""
+
+
+def int8_ranges_for(weights_path: str | Path | None) -> tuple[dict[str, tuple[float, float, float]] | None, str]:
+    """The shipped/calibrated ranges of a weights file, or None and why there are none."""
+    if weights_path is None:
+        return None, "untrained weights have no int8 calibration"
+    ranges, why = read_ranges(weights_path)
+    return (ranges.blocks if ranges else None), why
+
+
+def prefer_int8(requested: str, device: torch.device, weights_path: str | Path | None) -> bool:
+    """Whether ``--precision auto`` runs int8 blocks: on CPU, where oneDNN has them, for weights that ship
+    int8 ranges (the fast CPU model's do; the ~0.01 dB they cost is measured, docs/upscale.md)."""
+    if (requested or "auto").strip().lower() != "auto" or device.type != "cpu" or int8_unavailable():
+        return False
+    return int8_ranges_for(weights_path)[0] is not None
+
+
+def apply_int8(model: nn.Module, weights_path: str | Path | None, label: str) -> nn.Module:
+    """``model`` with int8 residual blocks from its weights' ranges; a UserError when there are none."""
+    ranges, why = int8_ranges_for(weights_path)
+    if ranges is None:
+        raise UserError(f"--precision int8 with {label}: {why}")
+    try:
+        return to_int8(model, ranges)
+    except ValueError as exc:
+        raise UserError(f"--precision int8 with {label}: {exc}") from None

@@ -25,12 +25,10 @@ import platform
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from seemup.errors import UserError
 from seemup.models.blocks import ResidualBlockNoBN
 
 QMAX = 255  # uint8 activations
@@ -280,32 +278,3 @@ def to_int8(model: nn.Module, ranges: Mapping[str, BlockRange]) -> nn.Module:
             parent = model.get_submodule(parent_name) if parent_name else model
             setattr(parent, child, Int8ResidualStack(OrderedDict(module.named_children())))
     return model
-
-
-def int8_ranges_for(weights_path: str | Path | None) -> tuple[dict[str, BlockRange] | None, str]:
-    """The shipped/calibrated ranges of a weights file, or None and why there are none."""
-    from seemup.weights.int8_ranges import read_ranges
-
-    if weights_path is None:
-        return None, "untrained weights have no int8 calibration"
-    ranges, why = read_ranges(weights_path)
-    return (ranges.blocks if ranges else None), why
-
-
-def prefer_int8(requested: str, device: torch.device, weights_path: str | Path | None) -> bool:
-    """Whether ``--precision auto`` runs int8 blocks: on CPU, where oneDNN has them, for weights that ship
-    int8 ranges (the fast CPU model's do; the ~0.01 dB they cost is measured, docs/upscale.md)."""
-    if (requested or "auto").strip().lower() != "auto" or device.type != "cpu" or int8_unavailable():
-        return False
-    return int8_ranges_for(weights_path)[0] is not None
-
-
-def apply_int8(model: nn.Module, weights_path: str | Path | None, label: str) -> nn.Module:
-    """``model`` with int8 residual blocks from its weights' ranges; a UserError when there are none."""
-    ranges, why = int8_ranges_for(weights_path)
-    if ranges is None:
-        raise UserError(f"--precision int8 with {label}: {why}")
-    try:
-        return to_int8(model, ranges)
-    except ValueError as exc:
-        raise UserError(f"--precision int8 with {label}: {exc}") from None

@@ -3,7 +3,7 @@
 Calibration clips are made the way training clips are: the first frames of each video, area-downscaled
 by ``hr_downscale`` into HR, then MATLAB-bicubic x1/4 into LR, so the ranges describe what the network
 saw in training. The network runs in fp32; each residual block's input min/max and hidden max over all
-clips become the int8 scales (seemup.pipeline.int8).
+clips become the int8 scales (seemup.runtime.int8).
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import area_downscale, crop_to_scale
 from seemup.errors import UserError
-from seemup.evaluation.inference import to_tensor
+from seemup.imresize import imresize_uint8
 from seemup.models import get_spec
+from seemup.runtime.device import place_model
+from seemup.runtime.frames import clip_to_tensor
+from seemup.runtime.int8 import calibrate, residual_blocks
 from seemup.video import read_frames
 
-from .device import place_model
-from .int8 import calibrate, residual_blocks
+from .build import build_model
+from .hashing import file_sha256
+from .int8_ranges import Int8Ranges, write_ranges
 
 
 def calibration_clip(path: str | Path, frames: int, hr_downscale: int = 1) -> torch.Tensor:
@@ -36,7 +39,7 @@ def calibration_clip(path: str | Path, frames: int, hr_downscale: int = 1) -> to
                 break
     if len(lr) < 2:
         raise UserError(f"{path}: calibration needs at least 2 frames, got {len(lr)}")
-    return to_tensor(np.stack(lr), torch.device("cpu"))
+    return clip_to_tensor(np.stack(lr))
 
 
 def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequence[str | Path], *, frames: int = 30,
@@ -46,9 +49,6 @@ def calibrate_weights(model_name: str, weights: str | Path | None, data: Sequenc
     ranges where ``--precision int8`` looks (or to ``out``) and return where they went: beside your own
     weights, in the user weights folder for shipped ones (see ``calibration_target``). ``on_clip(k)``: k clips
     done."""
-    from seemup.weights import build_model, file_sha256
-    from seemup.weights.int8_ranges import Int8Ranges, write_ranges
-
     if not data:
         raise UserError("calibration needs footage: give --data VIDEO at least once")
     if frames < 2:

@@ -17,9 +17,9 @@ from .memory import keep_frame_buffers
 CPU_ESTIMATE_SIZE = (320, 180)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA if available else CPU; ``cpu``; ``cuda`` / ``cuda:N`` (checked to exist)."""
-    name = (name or "auto").strip().lower()
+def resolve_device(name: str | torch.device | None) -> torch.device:
+    """``auto`` (or None) -> CUDA if available else CPU; ``cpu``; ``cuda`` / ``cuda:N`` (checked to exist)."""
+    name = str(name or "auto").strip().lower()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cpu":
@@ -56,8 +56,8 @@ def resolve_precision(device: torch.device, requested: str = "auto") -> str:
 
     Low precision only covers the networks' convolutions: flows, sampling positions and the final
     image sum stay fp32 (seemup.models), which keeps the output within ~0.01 dB of fp32 (docs/upscale.md).
-    ``int8`` (CPU only): int8 residual blocks (seemup.pipeline.int8), the rest as ``auto`` would run it;
-    whether auto itself becomes int8 depends on the weights (:func:`seemup.pipeline.int8.prefer_int8`)."""
+    ``int8`` (CPU only): int8 residual blocks (seemup.runtime.int8), the rest as ``auto`` would run it;
+    whether auto itself becomes int8 depends on the weights (:func:`seemup.weights.int8_ranges.prefer_int8`)."""
     requested = (requested or "auto").strip().lower()
     if requested not in PRECISIONS:
         raise UserError(f"--precision {requested!r}: choose from {', '.join(PRECISIONS)}")

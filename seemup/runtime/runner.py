@@ -13,6 +13,7 @@ from torch import nn
 from seemup.errors import UserError
 
 from .device import autocast
+from .frames import masks_to_tensor, to_tensor, to_uint8
 
 SCALE = 4
 MIN_TILE = 16
@@ -32,25 +33,6 @@ class ModelRunner:
     tile_overlap: int = 16
     multiple: int = 1
     notes: list[str] = field(default_factory=list)
-
-    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
-        """[..., h, w, 3] uint8 -> [..., 3, h, w] float in [0,1] on the device."""
-        t = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, non_blocking=True)
-        return t.movedim(-1, -3).float().div_(255.0)
-
-    def _mask_tensor(self, masks: np.ndarray | None) -> torch.Tensor | None:
-        """[..., M, h, w] masks -> float on the device (None stays None)."""
-        return None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(self.device).float()
-
-    @staticmethod
-    def _to_uint8(x: torch.Tensor, in_place: bool = True) -> np.ndarray:
-        """[..., 3, H, W] float -> [..., H, W, 3] uint8 (rounded like BasicSR's tensor2img).
-
-        ``in_place`` reuses ``x`` for the arithmetic; a streamed frame may still be the network's input for
-        the next one (basicvsr-lite with hr_recurrence), so it is converted from a copy."""
-        x = x.float()
-        x = x.clamp_(0, 1) if in_place else x.clamp(0, 1)
-        return x.mul_(255.0).round_().to(torch.uint8).movedim(-3, -1).cpu().numpy()
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         h, w = x.shape[-2:]
@@ -100,9 +82,9 @@ class ModelRunner:
     def run(self, frames: np.ndarray, masks: np.ndarray | None = None) -> np.ndarray:
         """``frames`` [B,T,h,w,3] uint8 (``masks`` [B,T,M,h,w]) -> network output as uint8 (…,4h,4w,3)."""
         with torch.inference_mode():
-            lr = self._to_tensor(frames)
-            m = self._mask_tensor(masks)
-            return self._to_uint8(self.forward(lr, m))
+            lr = to_tensor(frames, self.device)
+            m = masks_to_tensor(masks, self.device)
+            return to_uint8(self.forward(lr, m), in_place=True)
 
     def stream_recurrent(self, frames: np.ndarray, masks: np.ndarray | None = None, start: int = 0,
                          stop: int | None = None) -> Generator[np.ndarray, None, None]:
@@ -120,16 +102,16 @@ class ModelRunner:
         stream = getattr(self.model, "stream", None)
         if stream is not None and not self.tile:
             with torch.inference_mode():
-                lr = self._to_tensor(frames[None])
+                lr = to_tensor(frames[None], self.device)
                 h, w = lr.shape[-2:]
                 lr, _, _ = self._pad(lr)
-                m = None if masks is None else self._pad(self._mask_tensor(masks[None]))[0]
+                m = None if masks is None else self._pad(masks_to_tensor(masks[None], self.device))[0]
                 outputs = stream(lr, m, start, stop)
             out_of_memory = False
             try:
                 while done < stop:
                     with torch.inference_mode(), autocast(self.device, self.precision):
-                        frame = self._to_uint8(next(outputs)[0, :, : h * SCALE, : w * SCALE], in_place=False)
+                        frame = to_uint8(next(outputs)[0, :, : h * SCALE, : w * SCALE])
                     yield frame
                     done += 1
             except torch.cuda.OutOfMemoryError:
