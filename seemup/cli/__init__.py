@@ -11,7 +11,7 @@ from rich.console import Console
 
 from seemup.errors import SeemupWarning, UserError
 
-from . import bench, masks, train, upscale, weights  # noqa: F401  (registers the commands)
+from . import bench, compare, masks, train, upscale, weights  # noqa: F401  (registers the commands)
 from .app import app, plain
 
 __all__ = ["app", "main"]

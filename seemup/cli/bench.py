@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,9 +20,13 @@ from rich.progress import (
 from rich.text import Text
 
 from seemup.errors import UserError
-from seemup.userpaths import check_mask_cache, check_output_file
+from seemup.userpaths import check_mask_cache, check_output_file, check_writable_dir
 
 from .app import app, plain
+
+if TYPE_CHECKING:
+    from seemup.compare import MiddleFrames
+    from seemup.data.eval_datasets import EvalDataset
 
 
 class _FrameRate(ProgressColumn):
@@ -57,15 +62,17 @@ def bench(
     precision: str = typer.Option("fp32", "--precision", help="fp32 (the protocol); bf16 or fp16 autocast, "
                                   "int8 residual blocks (CPU, calibrated weights), or auto (bf16/fp16), to measure "
                                   "what `seemup upscale`'s low precision costs."),
+    save_images: Path = typer.Option(None, "--save-images", help="Also write, into this folder, one picture per "
+                                     "clip (<clip>.png): its middle frame from each model side by side with the "
+                                     "ground truth, each labelled with its PSNR, with a magnified centre crop."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
 ) -> None:
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
     from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
     from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
     from seemup.evaluation.checks import check_first_clip_crop, check_frames
-    from seemup.masks import resolve_device
     from seemup.metrics import SPACES
-    from seemup.pipeline.device import resolve_precision
+    from seemup.runtime.device import resolve_device, resolve_precision
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -78,6 +85,8 @@ def bench(
         raise UserError(f"--space must be one of {', '.join(SPACES)}, got {space!r}", exit_code=2)
     if json_path is not None:
         check_output_file(json_path, "--json")
+    if save_images is not None:
+        check_writable_dir(save_images, "--save-images")
     dev = resolve_device(device)
     precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
@@ -106,15 +115,30 @@ def bench(
     total = scored_frame_count(ds, max_frames) * (len(runs) + extra)
     progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), _FrameRate(),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet, transient=True)
+    pictures = _middle_frames(ds, space, crop_border, max_frames) if save_images is not None else None
     with progress:
         task = progress.add_task(f"bench {ds.name}", total=total)
         report = run_bench(ds, runs, device=dev, space=space.lower() if space else None, crop_border=crop_border,
                            baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
                            progress=lambda n, desc: progress.update(task, advance=n, description=desc),
-                           precision=precision)
+                           precision=precision, on_output=pictures)
     for table in tables(report):
         out.print(table)
     if json_path is not None:
         written = write_json(report, json_path)
         if not quiet:
             err.print(f"wrote {written}", markup=False, soft_wrap=True)
+    if pictures is not None:
+        from seemup.compare import write_bench_images
+
+        paths = write_bench_images(pictures, save_images)
+        if not quiet:
+            err.print(f"wrote {len(paths)} picture(s) to {save_images}", markup=False, soft_wrap=True)
+
+
+def _middle_frames(ds: EvalDataset, space: str | None, crop_border: int, max_frames: int | None) -> MiddleFrames:
+    """The --save-images collector: it keeps each clip's middle frame as bench runs (scored in bench's space)."""
+    from seemup.compare import MiddleFrames
+    from seemup.data.eval_datasets import iter_sequences
+
+    return MiddleFrames(iter_sequences(ds, max_frames), space.lower() if space else ds.default_space, crop_border)

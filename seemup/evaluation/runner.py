@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from seemup.data.eval_datasets import EvalDataset, iter_sequences, load_sequence
+from seemup.data.eval_datasets import EvalDataset, EvalSequence, iter_sequences, load_sequence
 from seemup.metrics import SPACES, psnr, ssim
+from seemup.weights.load import LoadedModel
 
 from .checks import check_loaded_clip
-from .inference import ModelRun, super_resolve
+from .inference import super_resolve
 
 Progress = Callable[[int, str], None]  # (frames just scored, description)
+OnOutput = Callable[[EvalSequence, LoadedModel, np.ndarray, np.ndarray], None]  # (sequence, model, outputs, GT)
 
 
 @dataclass
@@ -96,16 +98,18 @@ def _peak_rss_bytes() -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
-def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.device, space: str | None = None,
-              crop_border: int = 0, baseline: ModelRun | None = None, masks: Callable[[list[np.ndarray]],
+def run_bench(dataset: EvalDataset, runs: list[LoadedModel], *, device: torch.device, space: str | None = None,
+              crop_border: int = 0, baseline: LoadedModel | None = None, masks: Callable[[list[np.ndarray]],
               np.ndarray] | None = None, mask_source: str | None = None, max_frames: int | None = None,
-              progress: Progress | None = None, precision: str = "fp32") -> BenchReport:
+              progress: Progress | None = None, precision: str = "fp32", on_output: OnOutput | None = None
+              ) -> BenchReport:
     """Evaluate ``runs`` (and ``baseline``, unless it is one of them) on ``dataset``.
 
     ``masks``: frames -> [N,64,h,w] uint8, required when a model uses SEEM masks (computed once per clip
     on the LR frames and shared). ``max_frames``: only the first N frames of each clip (N septuplets of
     Vimeo-90K-T) -- a quick look, not a comparable number. ``precision``: fp32 (the protocol) or the
-    fp16/bf16 autocast that ``seemup upscale`` may use, to measure what it costs in quality.
+    fp16/bf16 autocast that ``seemup upscale`` may use, to measure what it costs in quality. ``on_output``:
+    sees each model's uint8 outputs of each sequence with their GT (``bench --save-images`` keeps one frame).
     """
     space = space or dataset.default_space
     if space not in SPACES:
@@ -132,14 +136,16 @@ def run_bench(dataset: EvalDataset, runs: list[ModelRun], *, device: torch.devic
             key = id(run)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
-            sr, secs = super_resolve(run, clip.lr, clip.targets, device, flip_seq=seq.centre_only,
-                                     masks=clip_masks if run.uses_masks else None, precision=precision)
+            sr, secs = super_resolve(run, clip.lr, clip.targets, flip_seq=seq.centre_only,
+                                     masks=clip_masks if run.uses_masks else None)
             peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else _peak_rss_bytes()
             peaks[key][seq.group] = max(peaks[key].get(seq.group, 0), peak)
             scores = per_frame[key].setdefault(seq.group, [])
             for out, gt in zip(sr, clip.hr, strict=True):
                 scores.append((psnr(out, gt, crop_border, space), ssim(out, gt, crop_border, space)))
             seconds[key][seq.group] = seconds[key].get(seq.group, 0.0) + secs
+            if on_output is not None:
+                on_output(seq, run, sr, clip.hr)
             if progress is not None:
                 progress(len(sr), f"{run.label} · {seq.group}")
     for run in all_runs:
