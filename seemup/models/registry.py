@@ -13,6 +13,7 @@ from .bicubic import Bicubic
 from .edvr import EDVR
 from .lite import BasicVSRLite
 from .rife import IFNet
+from .safa import SAFA
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class ModelSpec:
     builder: Callable[..., nn.Module]
     config: dict[str, Any] = field(default_factory=dict)
     # "recurrent" (whole clip -> all frames), "window" (2N+1 -> centre), or "interpolator" (two frames and a
-    # time t -> the frame at t; not an x4 model: seemup.pipeline.interpolate runs it on LR frames)
+    # time t -> the frame at t; not an x4 model: seemup.pipeline.interpolate runs it on LR frames), or
+    # "spacetime" (two LR frames and times t -> x4 frames at those t: SAFA, seemup.models.safa.upscale_pair)
     kind: str = "recurrent"
     description: str = ""
     # CPU time per 320x180 output frame in units of one 64 -> 64 3x3 convolution at that size (channels-last),
@@ -71,6 +73,8 @@ _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
 
 register(ModelSpec("bicubic", Bicubic, {}, "recurrent", "MATLAB bicubic x4 (no weights)"))
 register(ModelSpec("rife", IFNet, {}, "interpolator", "RIFE v4.0 frame interpolation (Practical-RIFE, fast mode)"))
+_both("safa", SAFA, {"num_feat": 80, "num_blocks": 6}, "spacetime",
+      "SAFA space-time x4: two LR frames -> x4 frames at any t (only with --fps-factor)")
 
 ALIASES = {"edvr": "edvr-m", "edvr-seem": "edvr-m-seem"}
 
@@ -89,7 +93,7 @@ def get_spec(name: str) -> ModelSpec:
 
 def list_models() -> list[str]:
     """The x4 models' names (aliases included), sorted: what ``--model`` of upscale, bench and train takes."""
-    return sorted([*(n for n, s in _REGISTRY.items() if s.kind != "interpolator"), *ALIASES])
+    return sorted([*(n for n, s in _REGISTRY.items() if s.kind not in ("interpolator", "spacetime")), *ALIASES])
 
 
 def list_interpolators() -> list[str]:
