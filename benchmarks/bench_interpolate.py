@@ -1,0 +1,126 @@
+"""What frame interpolation adds to `seemup upscale --fps-factor N` per output frame, against basicvsr-lite, on CPU.
+
+    python benchmarks/bench_interpolate.py                    # 320x180 -> 1280x720, 2 threads, --fps-factor 2
+    python benchmarks/bench_interpolate.py --fps-factor 4
+    python benchmarks/bench_interpolate.py --scale 0.5        # RIFE at half its process resolution
+
+With --fps-factor N every input frame becomes N output frames: itself and N-1 new ones from RIFE (one
+``Interpolator.between`` call with the N-1 times), the scene-cut check reads each input frame once, and the
+SR network then runs on all N frames in LR. Per output frame the cascade costs
+
+    lite + (rife call + cut check) / N
+
+and the interpolator's share is (rife call + cut check) / N / lite; the issue asks for at most 10% at N = 2.
+lite is basicvsr-lite's network time per frame in one recurrent pass over --frames frames (as
+bench_network.py measures it), at the precision `seemup upscale` picks on this CPU (int8 blocks where
+the CPU runs them exactly, else bf16 where native, else fp32). The three are timed in turns (lite, rife,
+cut, lite, ...) so that other load on the machine hits them alike, and the best of --repeat turns is kept.
+Frames are real footage (01_dog.mp4 area-downscaled) when $SEEMUP_FOOTAGE is set, else random. Never in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from seemup.pipeline.interpolate import Interpolator
+from seemup.pipeline.scenecut import SceneCuts
+from seemup.runtime import autocast, cpu_conv_seconds, place_model, resolve_precision
+from seemup.weights import build_model
+from seemup.weights.int8_ranges import apply_int8, prefer_int8
+
+
+def footage_frames(w: int, h: int, count: int) -> list[np.ndarray]:
+    """``count`` consecutive frames of 01_dog.mp4 at w x h, or random frames without the footage."""
+    path = Path(os.environ.get("SEEMUP_FOOTAGE", "/nonexistent")) / "01_dog.mp4"
+    if not path.is_file():
+        rng = np.random.default_rng(0)
+        return [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(count)]
+    from seemup.video import read_frames
+
+    frames = []
+    with read_frames(path, start=30) as reader:
+        for frame in reader:
+            frames.append(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA))
+            if len(frames) == count:
+                break
+    return frames
+
+
+def lite_runner(frames: list[np.ndarray]) -> tuple[Callable[[], None], str]:
+    """One recurrent basicvsr-lite pass over ``frames`` at upscale's CPU precision, and that precision."""
+    cpu = torch.device("cpu")
+    model, info = build_model("basicvsr-lite")
+    path = info.path if info is not None else None
+    precision = "int8" if prefer_int8("auto", cpu, path) else resolve_precision(cpu, "auto")
+    net = place_model(model, cpu)
+    if precision == "int8":
+        net = apply_int8(net, path, "basicvsr-lite")
+    x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255).unsqueeze(0)
+
+    def run() -> None:
+        with torch.inference_mode(), autocast(cpu, precision):
+            net(x)
+
+    return run, precision
+
+
+def best_of(turns: int, jobs: dict[str, Callable[[], None]]) -> dict[str, float]:
+    """Seconds of each job, the best of ``turns`` rounds in which every job runs once, in turn."""
+    best = dict.fromkeys(jobs, float("inf"))
+    for job in jobs.values():
+        job()  # warm-up
+    for _ in range(turns):
+        for name, job in jobs.items():
+            start = time.perf_counter()
+            job()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="320x180", help="LR input WxH")
+    ap.add_argument("--fps-factor", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=10, help="frames per basicvsr-lite pass")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scale", type=float, default=1.0, help="RIFE's process scale (1.0, 0.5, ...)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    n = args.fps_factor
+    frames = footage_frames(w, h, max(args.frames, 2))
+    rife = Interpolator(device="cpu", precision="auto", scale=args.scale)
+    times = [k / n for k in range(1, n)]
+    lite, lite_precision = lite_runner(frames[:args.frames])
+
+    def cuts() -> None:
+        detector = SceneCuts()
+        for frame in frames[:args.frames]:
+            detector.next(frame)
+
+    conv = cpu_conv_seconds(rife.precision, w, h, repeat=20)
+    print(f"machine: 64->64 3x3 conv at {w}x{h}: {conv * 1000:.1f} ms, {args.threads} threads", flush=True)
+    best = best_of(args.repeat, {"lite": lite, "rife": lambda: rife.between(frames[0], frames[1], times),
+                                 "cut": cuts})
+    lite_ms = best["lite"] / args.frames * 1000
+    rife_ms, cut_ms = best["rife"] * 1000, best["cut"] / args.frames * 1000
+    added = (rife_ms + cut_ms) / n
+    print(f"basicvsr-lite ({lite_precision}): {lite_ms:.1f} ms per frame at {w}x{h} -> {4 * w}x{4 * h}")
+    print(f"RIFE ({rife.precision}, scale {args.scale}): {rife_ms:.1f} ms per call with {n - 1} new frame(s) "
+          f"({rife_ms / (n - 1):.1f} ms per new frame); scene-cut check {cut_ms:.2f} ms per input frame")
+    print(f"--fps-factor {n}, per output frame: basicvsr-lite alone {lite_ms:.1f} ms, cascade "
+          f"{lite_ms + added:.1f} ms; the interpolator adds {added:.1f} ms = {100 * added / lite_ms:.1f}% "
+          f"(target: at most 10%)")
+
+
+if __name__ == "__main__":
+    main()
