@@ -69,15 +69,16 @@ def test_official_checkpoint_layout_loads_strictly(tmp_path: Path, weights: dict
     torch.save(OrderedDict((f"module.{k}", v) for k, v in weights.items()), path)
     model = load_weights(SAFA(), path)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())
+    # a file that does not fit is refused before anything is loaded, so one network serves both checks
     broken = OrderedDict((f"module.{k}", v) for k, v in weights.items() if k != "lastconv.15.bias")
     torch.save(broken, tmp_path / "missing.pkl")
     with pytest.raises(CheckpointError, match=r"missing 1: lastconv\.15\.bias"):
-        load_weights(SAFA(), tmp_path / "missing.pkl")
+        load_weights(model, tmp_path / "missing.pkl")
     extra = OrderedDict((f"module.{k}", v) for k, v in weights.items())
     extra["module.teacher.weight"] = torch.zeros(1)
     torch.save(extra, tmp_path / "extra.pkl")
     with pytest.raises(CheckpointError, match=r"unexpected 1: teacher\.weight"):
-        load_weights(SAFA(), tmp_path / "extra.pkl")
+        load_weights(model, tmp_path / "extra.pkl")
 
 
 def test_output_contract_odd_sizes_and_padding(net: SAFA) -> None:

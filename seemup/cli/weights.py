@@ -18,8 +18,8 @@ weights_app = typer.Typer(
 app.add_typer(weights_app, name="weights")
 
 _STYLE = {"missing": "dim", "present": "yellow", "verified": "green", "verified-prefix": "green",
-          "mismatch": "bold red"}
-_LABEL = {"verified-prefix": "verified (prefix)"}
+          "unhashed": "yellow", "mismatch": "bold red"}
+_LABEL = {"verified-prefix": "verified (prefix)", "unhashed": "present (no hash known)"}
 
 
 def _size(n: int | None) -> str:
@@ -55,6 +55,14 @@ def _table(rows) -> Table:
     return table
 
 
+def _install_hints(rows) -> list[str]:  # noqa: ANN001
+    """Where each missing full weight set's file comes from and the exact path to save it under."""
+    from seemup.weights import user_weights_dir
+
+    return [f"{r.entry.name}: fetch {r.entry.urls[0]} and save it as {user_weights_dir() / r.entry.file}"
+            for r in rows if r.status == "missing" and r.entry.kind == "full" and r.entry.urls]
+
+
 @weights_app.command("list")
 def list_weights(
     verify: bool = typer.Option(False, "--verify", help="Hash every present file now (else: remembered results)."),
@@ -65,6 +73,8 @@ def list_weights(
     rows = verify_all(quiet=False) if verify else list_status()
     out = Console()
     out.print(_table(rows))
+    for line in _install_hints(rows):
+        out.print(f"[dim]{plain(line)}[/]", soft_wrap=True)  # URL and path unbroken, to copy
     status = seem_status("basicvsr-seem")
     if status:
         out.print(f"[dim]note: {plain(status)}[/]")

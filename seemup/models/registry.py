@@ -101,6 +101,11 @@ def list_interpolators() -> list[str]:
     return sorted(n for n, s in _REGISTRY.items() if s.kind == "interpolator")
 
 
+def list_spacetime() -> list[str]:
+    """Registered space-time models (two LR frames and times t -> x4 frames at those t), sorted."""
+    return sorted(n for n, s in _REGISTRY.items() if s.kind == "spacetime")
+
+
 def create_model(name: str, **overrides: Any) -> nn.Module:
     """Build the network registered as ``name``; ``overrides`` replace entries of its default config."""
     spec = get_spec(name)

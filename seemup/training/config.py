@@ -134,6 +134,8 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
         raise UserError(str(exc)) from exc
     if spec.name == "bicubic":
         raise UserError("the bicubic model has no parameters to train")
+    if spec.kind not in ("recurrent", "window"):
+        raise UserError(f"seemup train does not train {spec.kind} models such as {spec.name} yet")
     if cfg.mode not in ("train", "finetune"):
         raise UserError(f"mode must be 'train' or 'finetune', got {cfg.mode!r}")
     if cfg.freeze_backbone and not spec.uses_masks:

@@ -104,7 +104,8 @@ def file_sha256(path: str | Path, on_bytes: Callable[[int], None] | None = None,
 class HashCheck:
     """Outcome of comparing a file with its manifest entry."""
 
-    status: str  # "verified" (full sha256), "verified-prefix" (only a prefix is known), "mismatch"
+    status: str  # "verified" (full sha256), "verified-prefix" (only a prefix is known), "unhashed" (no hash
+    # is known to compare with), "mismatch"
     digest: str
 
     @property
@@ -119,6 +120,8 @@ def check_file(entry: WeightSet, path: Path, on_bytes: Callable[[int], None] | N
     ``fresh``: hash the bytes even when the cache knows the file (``seemup weights verify`` always checks).
     """
     digest = file_sha256(path, on_bytes, fresh=fresh)
+    if not entry.hash_known:
+        return HashCheck("unhashed", digest)
     if not entry.hash_matches(digest):
         return HashCheck("mismatch", digest)
     return HashCheck("verified" if entry.hash_is_full else "verified-prefix", digest)

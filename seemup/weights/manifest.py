@@ -95,6 +95,12 @@ class WeightSet:
     def hash_is_full(self) -> bool:
         return self.sha256 is not None
 
+    @property
+    def hash_known(self) -> bool:
+        """False for an official file whose publisher gives no hash (the file is then checked only by loading
+        it strictly)."""
+        return self.expected_hash is not None
+
     def hash_matches(self, digest: str) -> bool:
         """Does a file's full sha256 ``digest`` match what the manifest records?"""
         expected = self.expected_hash
@@ -190,8 +196,11 @@ def _parse_entry(raw: Any, where: str, source: Path | None) -> WeightSet:
         raise ManifestError(f"{label}: 'sha256' must be 64 lowercase hex digits")
     if prefix is not None and (not 6 <= len(prefix) < 64 or not _HEX.match(prefix)):
         raise ManifestError(f"{label}: 'sha256_prefix' must be 6 to 63 lowercase hex digits")
-    if (sha256 is None) == (prefix is None):
+    if sha256 is not None and prefix is not None:
         raise ManifestError(f"{label}: give exactly one of 'sha256' or 'sha256_prefix'")
+    if sha256 is None and prefix is None and origin != "official":
+        raise ManifestError(f"{label}: give 'sha256' or 'sha256_prefix' (only an official file whose publisher "
+                            "states no hash may go without)")
     size = raw.get("size")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise ManifestError(f"{label}: 'size' must be a positive number of bytes")

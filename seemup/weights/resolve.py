@@ -91,6 +91,9 @@ def info_from_entry(entry: WeightSet, manifest: Manifest, verify: bool | None = 
                     notes: list[str] | None = None) -> WeightsInfo:
     """Locate (and verify) ``entry``'s file, and its base set's for an adapter."""
     path, digest = locate(entry, verify)
+    if not entry.hash_known:
+        notes = [*(notes or ()), f"{entry.name}: no sha256 is published for {path.name}, so only its strict loading "
+                 "checks it"]
     base = None
     config = dict(entry.config)
     if entry.kind == "adapter":

@@ -29,7 +29,7 @@ class WeightStatus:
     path: Path | None
     where: str | None  # "user", "shipped", "package" or None when missing
     size: int | None  # bytes on disk, else the manifest's size when it records one
-    status: str  # "missing", "present", "verified", "verified-prefix" or "mismatch"
+    status: str  # "missing", "present", "verified", "verified-prefix", "unhashed" (no hash known) or "mismatch"
     digest: str | None = None
 
     @property
@@ -49,6 +49,8 @@ def _status(entry: WeightSet, verify: bool, progress: Progress | None = None) ->
     if found is None:
         return WeightStatus(entry, None, None, entry.size, "missing")
     size = found.path.stat().st_size
+    if not entry.hash_known:
+        return WeightStatus(entry, found.path, found.where, size, "unhashed")
     if not verify:
         known = previously_verified(entry, found.path)
         status = ("verified" if entry.hash_is_full else "verified-prefix") if known else "present"
