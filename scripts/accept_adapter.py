@@ -18,7 +18,6 @@ import torch
 from seemup.data.eval_datasets import iter_sequences, load_sequence, resolve_eval_dataset
 from seemup.errors import UserError
 from seemup.evaluation import build_mask_fn, build_run, run_bench
-from seemup.weights import build_model
 from seemup.weights.acceptance import Verdict, check_coverage, judge
 from seemup.weights.resolve import backbone_of
 
@@ -33,10 +32,10 @@ def score(dataset: str, model: str, adapter: str, masks: str, frames: int) -> Ve
     """Backbone and adapter over the set, then the rule."""
     device = torch.device("cpu")
     mask_fn, mask_id = build_mask_fn(masks, device, quiet=True)
-    _, info = build_model(model, adapter, mask_source_id=mask_id)
+    seem = build_run(model, adapter, device, mask_source_id=mask_id)
+    info = seem.info
     if info is None or info.kind != "adapter" or info.base is None:
         raise UserError(f"{adapter!r} is not a SEEM adapter (a file or weight set of kind 'adapter')")
-    seem = build_run(model, adapter, device, mask_source_id=mask_id)
     backbone = build_run(backbone_of(model), info.base.name, device)
     report = run_bench(resolve_eval_dataset(dataset), [backbone, seem], device=device, space="y", masks=mask_fn,
                        mask_source=mask_id, max_frames=frames)
