@@ -1,0 +1,117 @@
+"""Training space-time models (SAFA): the pieces the trainer calls, with each output supervised at its own t.
+
+The recipe is the reference's (megvii-research/WACV2024-SAFA ``train.py``, ``model/model.py``,
+``dataset.py``): windows of 9 frames, frames 0 and 8 in, L1 loss, AdamW (weight decay 1e-4) warmed up over
+2000 steps to 2e-4 then cosine to 2e-6, gradients clipped at norm 1.0, 128 px HR crops, flips and time
+reversal (``seemup.data.spacetime_windows``). Three faults of that script are not copied:
+
+- its training forward ignores the requested t and always returns t = 0, 1/8, ..., 1, and its loss pairs
+  the first three of those with frames 0, k and 8: here output j is computed at ``times[j]`` and compared
+  with the frame at that same time (``spacetime_loss_for``);
+- it sets every group's learning rate to the same value, overwriting the head's lower rate: here the
+  resnet head keeps ``head_lr_scale`` (0.1, the reference's 3e-5 against 3e-4) of the scheduled rate;
+- it feeds LR frames in 0..255 while evaluation feeds 0..1: here both are 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SpaceTimeRecipe:
+    """The reference's numbers. ``targets``: frames of a window supervised per step (None: all K + 1;
+    fewer: frames 0 and K plus random ones between, which costs less per step)."""
+
+    span: int = 8
+    patch: int = 128
+    lr: float = 2e-4
+    final_lr: float = 2e-6
+    warmup: int = 2000
+    weight_decay: float = 1e-4
+    head_lr_scale: float = 0.1
+    grad_clip: float = 1.0
+    targets: int | None = None
+
+
+def window_times(span: int, frames: Sequence[int] | None = None) -> list[float]:
+    """t = k / K of window frames ``frames`` (all K + 1 when None)."""
+    return [k / span for k in (range(span + 1) if frames is None else frames)]
+
+
+def choose_targets(span: int, count: int | None, rng: np.random.Generator) -> list[int]:
+    """Window frames to supervise: all when ``count`` is None or >= K + 1, else 0, K and ``count - 2`` distinct
+    frames between them, in time order."""
+    if count is None or count >= span + 1:
+        return list(range(span + 1))
+    if count < 2:
+        raise ValueError(f"at least the two input frames are supervised; got {count} targets")
+    between = rng.choice(np.arange(1, span), size=count - 2, replace=False) if count > 2 else []
+    return sorted([0, span, *(int(k) for k in between)])
+
+
+def spacetime_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean L1 between outputs [B, n, 3, H, W] and the frames at the same n times (float32)."""
+    if pred.shape != target.shape:
+        raise ValueError(f"outputs {tuple(pred.shape)} and targets {tuple(target.shape)} must pair one to one")
+    return (pred.float() - target.float()).abs().mean()
+
+
+def spacetime_loss_for(model: nn.Module, batch: dict[str, torch.Tensor], span: int,
+                       frames: Sequence[int] | None = None) -> torch.Tensor:
+    """The loss of one batch of windows (``SpaceTimeWindows`` items, uint8): the model is asked for the times
+    of ``frames`` (all K + 1 when None) and output j is compared with window frame ``frames[j]``."""
+    frames = list(range(span + 1)) if frames is None else list(frames)
+    lr = batch["lr"].float() / 255.0
+    hr = batch["hr"][:, frames].float() / 255.0
+    pred = model(lr[:, 0], lr[:, 1], window_times(span, frames))
+    return spacetime_loss(pred, hr)
+
+
+def head_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The resnet18 layers of SAFA's head (``block.convimg.cnn0..2``), which the reference trains 10x slower."""
+    head = model.block.convimg
+    return [p for m in (head.cnn0, head.cnn1, head.cnn2) for p in m.parameters()]
+
+
+def make_optimizer(model: nn.Module, recipe: SpaceTimeRecipe) -> torch.optim.AdamW:
+    """AdamW with two groups, each remembering its share of the scheduled rate (``lr_scale``)."""
+    head = {id(p) for p in head_parameters(model)}
+    groups = [
+        {"params": [p for p in model.parameters() if id(p) not in head], "lr_scale": 1.0},
+        {"params": head_parameters(model), "lr_scale": recipe.head_lr_scale},
+    ]
+    for g in groups:
+        g["lr"] = recipe.lr * g["lr_scale"]
+    return torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+
+
+def learning_rate(step: int, total: int, recipe: SpaceTimeRecipe) -> float:
+    """Linear warm-up from 0 to ``lr`` over ``warmup`` steps, then cosine from ``lr`` to ``final_lr`` at ``total``."""
+    if step < recipe.warmup:
+        return recipe.lr * step / recipe.warmup
+    span = max(total - recipe.warmup, 1)
+    cos = math.cos(min(step - recipe.warmup, span) / span * math.pi) * 0.5 + 0.5
+    return (recipe.lr - recipe.final_lr) * cos + recipe.final_lr
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor], step: int,
+               total: int, recipe: SpaceTimeRecipe, frames: Sequence[int] | None = None) -> float:
+    """One optimisation step at the scheduled rate (each group at its own share); returns the loss."""
+    rate = learning_rate(step, total, recipe)
+    for g in optimizer.param_groups:
+        g["lr"] = rate * g.get("lr_scale", 1.0)
+    model.train()
+    loss = spacetime_loss_for(model, batch, recipe.span, frames)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if recipe.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
+    optimizer.step()
+    return float(loss.detach())
