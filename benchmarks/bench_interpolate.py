@@ -3,6 +3,7 @@
     python benchmarks/bench_interpolate.py                    # 320x180 -> 1280x720, 2 threads, --fps-factor 2
     python benchmarks/bench_interpolate.py --fps-factor 4
     python benchmarks/bench_interpolate.py --scale 0.5        # RIFE at half its process resolution
+    python benchmarks/bench_interpolate.py --quality          # Y-PSNR of new frames on footage (needs it)
 
 With --fps-factor N every input frame becomes N output frames: itself and N-1 new ones from RIFE (one
 ``Interpolator.between`` call with the N-1 times), the scene-cut check reads each input frame once, and the
@@ -16,6 +17,10 @@ bench_network.py measures it), at the precision `seemup upscale` picks on this C
 the CPU runs them exactly, else bf16 where native, else fp32). The three are timed in turns (lite, rife,
 cut, lite, ...) so that other load on the machine hits them alike, and the best of --repeat turns is kept.
 Frames are real footage (01_dog.mp4 area-downscaled) when $SEEMUP_FOOTAGE is set, else random. Never in CI.
+
+--quality instead scores what a new frame looks like: from every clip of $SEEMUP_FOOTAGE, frames 40k and
+40k+2 (k = 0..4, area-downscaled to --size) make frame 40k+1, which is the ground truth; Y-PSNR (BT.601
+luma, as the bench) of RIFE at scale 1 and 0.5 against a 50/50 blend and a repeated frame.
 """
 
 from __future__ import annotations
@@ -52,6 +57,27 @@ def footage_frames(w: int, h: int, count: int) -> list[np.ndarray]:
             if len(frames) == count:
                 break
     return frames
+
+
+def quality(size: tuple[int, int]) -> None:
+    """Mean Y-PSNR of the frame between two footage frames, per clip and over all (see the docstring)."""
+    from seemup.metrics import psnr
+    from seemup.video import read_frames
+
+    folder = Path(os.environ["SEEMUP_FOOTAGE"])
+    rifes = {scale: Interpolator(device="cpu", precision="fp32", scale=scale) for scale in (1.0, 0.5)}
+    scores: dict[str, list[float]] = {"RIFE": [], "RIFE scale 0.5": [], "blend": [], "repeat": []}
+    for path in sorted(folder.glob("*.mp4")):
+        with read_frames(path) as reader:
+            frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for i, f in enumerate(reader)
+                      if i % 40 < 3 and i < 200]
+        for a, truth, b in (frames[j:j + 3] for j in range(0, len(frames) - 2, 3)):
+            made = {"RIFE": rifes[1.0].between(a, b, [0.5])[0], "RIFE scale 0.5": rifes[0.5].between(a, b, [0.5])[0],
+                    "blend": ((a.astype(np.uint16) + b + 1) // 2).astype(np.uint8), "repeat": a}
+            for name, frame in made.items():
+                scores[name].append(psnr(frame, truth))
+        print(path.stem, {k: round(float(np.mean(v[-5:])), 2) for k, v in scores.items()}, flush=True)
+    print("all clips:", {k: round(float(np.mean(v)), 2) for k, v in scores.items()}, f"({len(scores['RIFE'])} frames)")
 
 
 def lite_runner(frames: list[np.ndarray]) -> tuple[Callable[[], None], str]:
@@ -93,9 +119,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="RIFE's process scale (1.0, 0.5, ...)")
+    ap.add_argument("--quality", action="store_true", help="Y-PSNR of new frames on $SEEMUP_FOOTAGE instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     w, h = (int(v) for v in args.size.lower().split("x"))
+    if args.quality:
+        return quality((w, h))
     n = args.fps_factor
     frames = footage_frames(w, h, max(args.frames, 2))
     rife = Interpolator(device="cpu", precision="auto", scale=args.scale)

@@ -220,6 +220,19 @@ def test_missing_weights_say_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp
         Interpolator()
 
 
+def test_frames_after_follows_the_rules(interpolator: Interpolator) -> None:
+    img = _image()
+    a, b = img[:64, :64], img[:64, 8:72]
+    made = interpolator.frames_after(a, b, 4)
+    assert all(np.array_equal(x, y) for x, y in zip(made, interpolator.between(a, b, [0.25, 0.5, 0.75]), strict=True))
+    across = interpolator.frames_after(a, b, 4, cut=True)  # nearer frame; t = 1/2 keeps the old shot
+    assert [np.array_equal(f, a) for f in across] == [True, True, False] and np.array_equal(across[2], b)
+    last = interpolator.frames_after(a, None, 3)
+    assert len(last) == 2 and all(np.array_equal(f, a) for f in last)
+    with pytest.raises(ValueError, match="at least 2"):
+        interpolator.frames_after(a, b, 1)
+
+
 def test_between_rejects_bad_input(interpolator: Interpolator) -> None:
     a = np.zeros((16, 16, 3), np.uint8)
     with pytest.raises(ValueError, match="strictly between"):
@@ -229,6 +242,21 @@ def test_between_rejects_bad_input(interpolator: Interpolator) -> None:
     with pytest.raises(ValueError, match="uint8"):
         interpolator.between(a, np.zeros((16, 17, 3), np.uint8), [0.5])
     assert interpolator.between(a, a, []) == []
+
+
+@pytest.mark.parametrize("command", [["upscale", str(DATA / "dog64x36.mp4"), "{tmp}/out.mp4"],
+                                     ["bench", "--dataset", str(DATA / "bench-gt")]])
+def test_x4_commands_refuse_rife_in_one_line(command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemup.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")
+    with pytest.raises(SystemExit) as done:
+        main([*(c.format(tmp=tmp_path) for c in command), "--model", "rife"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 1 and len(lines) == 1
+    assert lines[0].startswith("error: rife is not a x4 super-resolution model")
+    assert not (tmp_path / "out.mp4").exists()
 
 
 def test_registered_as_an_interpolator_not_an_x4_model() -> None:

@@ -88,6 +88,22 @@ class Interpolator:
             out = self.net(x0, x1, t, self.scale)
         return list(to_uint8(out, in_place=True))
 
+    def frames_after(self, a: np.ndarray, b: np.ndarray | None, factor: int, cut: bool = False) -> list[np.ndarray]:
+        """The ``factor - 1`` frames that follow ``a`` at ``--fps-factor factor``, ``b`` being the next input frame.
+
+        RIFE at t = k/factor (k = 1 .. factor-1) in one call; across a scene cut (``cut``) the nearer input frame
+        instead (t <= 1/2: ``a``, else ``b``), so two shots are never blended and the new shot starts at most
+        half an input frame early, never late; after the last frame (``b`` None) ``a`` again, so F input frames
+        give factor x F output frames and the duration is exact."""
+        if factor < 2:
+            raise ValueError(f"fps factor must be at least 2, got {factor}")
+        times = [k / factor for k in range(1, factor)]
+        if b is None:
+            return [a.copy() for _ in times]
+        if cut:
+            return [(a if t <= 0.5 else b).copy() for t in times]
+        return self.between(a, b, times)
+
 
 def _check_installed() -> None:
     """The default weights' file must be somewhere; say how to get it (the generic message cannot)."""
