@@ -3,7 +3,7 @@ network (the upscale job neither knows nor cares which one it drives)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -13,13 +13,16 @@ from seemup.runtime.runner import ModelRunner
 from .schedule import Chunk, window_context, window_indices
 
 Frames = Mapping[int, np.ndarray]  # input frame index -> [h, w, 3] uint8 (or [M, h, w] masks)
+MaskFn = Callable[[list[np.ndarray]], np.ndarray]  # frames -> their SEEM masks [N, M, h, w]
 
 
 class Processor(Protocol):
     """Computes the output frames ``chunk.out_start .. chunk.out_end - 1`` from the input frames
-    ``chunk.in_start .. chunk.in_end - 1``, one at a time, so the caller encodes each and lets it go."""
+    ``chunk.in_start .. chunk.in_end - 1``, one at a time, so the caller encodes each and lets it go
+    (``lookahead``: input frames it also needs after ``in_end``)."""
 
     runner: ModelRunner
+    lookahead: int
 
     def context(self, overlap: int) -> int:
         """Input frames needed on each side of a chunk (``overlap``: what the user asked for)."""
@@ -31,6 +34,8 @@ class Processor(Protocol):
 
 class RecurrentProcessor:
     """A recurrent network (BasicVSR family) over the chunk with its context; streamed where it can be."""
+
+    lookahead = 0
 
     def __init__(self, runner: ModelRunner, uses_context: bool = True) -> None:
         self.runner = runner
@@ -50,6 +55,8 @@ class RecurrentProcessor:
 class WindowProcessor:
     """A window network (EDVR): each output frame from its 2N+1 neighbours (reflection-circle padded at the
     clip's ends); a few centres per network call on CUDA."""
+
+    lookahead = 0
 
     def __init__(self, runner: ModelRunner, window: int) -> None:
         self.runner = runner
@@ -71,3 +78,60 @@ class WindowProcessor:
     def frames_at_once(self) -> int:
         """Input frames in memory during one network call."""
         return (4 if self.runner.device.type == "cuda" else 1) * self.window
+
+
+FramesAfter = Callable[[np.ndarray, np.ndarray | None, int, bool], list[np.ndarray]]  # Interpolator.frames_after
+IsCut = Callable[[np.ndarray, np.ndarray], bool]
+
+
+class InterpolatingProcessor:
+    """``--fps-factor N``: N - 1 new LR frames after each input frame, then the x4 processor over the denser
+    clip, so a recurrent network propagates through the new frames too.
+
+    The frames between input frames i and i + 1 (``frames_after``: RIFE at t = k / N; the nearer input frame
+    across a scene cut; the last frame repeated) depend on that pair only, so a pair that spans a chunk
+    boundary gives the same frames in both chunks, and is interpolated once: the last chunk's new frames are
+    kept.
+    """
+
+    lookahead = 1  # input frames needed after a chunk's last one (its successor)
+
+    def __init__(self, inner: Processor, frames_after: FramesAfter, factor: int, is_cut: IsCut,
+                 masker: MaskFn | None = None) -> None:
+        self.inner = inner
+        self.runner = inner.runner
+        self.frames_after = frames_after
+        self.factor = factor
+        self.is_cut = is_cut
+        self.masker = masker  # SEEM masks of the new frames (the job gives those of the input frames)
+        self._made: dict[int, list[np.ndarray]] = {}  # input index i -> the new frames after it
+        self.cuts = 0
+
+    def context(self, overlap: int) -> int:
+        return self.inner.context(overlap)
+
+    def _after(self, i: int, lr: Frames, num_frames: int) -> list[np.ndarray]:
+        """The N - 1 frames after input frame ``i``."""
+        if i not in self._made:
+            b = lr[i + 1] if i + 1 < num_frames else None
+            cut = b is not None and self.is_cut(lr[i], b)
+            self.cuts += cut
+            self._made[i] = self.frames_after(lr[i], b, self.factor, cut)
+        return self._made[i]
+
+    def frames(self, chunk: Chunk, lr: Frames, masks: Frames | None, num_frames: int) -> Iterator[np.ndarray]:
+        n = self.factor
+        for i in [i for i in self._made if i < chunk.in_start]:
+            del self._made[i]
+        dense: dict[int, np.ndarray] = {}
+        dense_masks: dict[int, np.ndarray] | None = {} if masks is not None else None
+        for i in range(chunk.in_start, chunk.in_end):
+            dense[i * n] = lr[i]
+            new = self._after(i, lr, num_frames)
+            dense.update((i * n + k, f) for k, f in enumerate(new, start=1))
+            if dense_masks is not None:
+                dense_masks[i * n] = masks[i]
+                made = self.masker(new) if self.masker is not None and new else []
+                dense_masks.update((i * n + k, m) for k, m in enumerate(made, start=1))
+        wide = Chunk(chunk.index, chunk.out_start * n, chunk.out_end * n, chunk.in_start * n, chunk.in_end * n)
+        return self.inner.frames(wide, dense, dense_masks, num_frames * n)

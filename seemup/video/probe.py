@@ -10,6 +10,7 @@ up front (or skipped on request) instead of failing a long run at its end.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -71,6 +72,19 @@ class VideoInfo:
     interlaced: bool = False
     language: str = ""  # the video stream's language tag
     has_attachments: bool = False  # Matroska attachments (fonts for styled subtitles)
+
+    def with_fps_factor(self, factor: int) -> VideoInfo:
+        """The timeline of ``factor`` times as many frames over the same span: each frame's interval split
+        into ``factor`` equal parts, exactly (the time base is divided by ``factor``, so times stay integers)."""
+        if factor == 1:
+            return self
+        if self.time_base is None or len(self.pts) != self.num_frames or self.end_pts is None:
+            return dataclasses.replace(self, fps=self.fps * factor, num_frames=self.num_frames * factor,
+                                       pts=(), time_base=None, end_pts=None)
+        ends = [*self.pts[1:], max(self.end_pts, self.pts[-1] + 1)]
+        pts = tuple(p * factor + k * (e - p) for p, e in zip(self.pts, ends, strict=True) for k in range(factor))
+        return dataclasses.replace(self, fps=self.fps * factor, num_frames=self.num_frames * factor, pts=pts,
+                                   time_base=self.time_base / factor, end_pts=ends[-1] * factor)
 
     @property
     def start_offset(self) -> Fraction:
