@@ -37,20 +37,25 @@ def masks(
 ) -> None:
     """Precompute SEEM masks into the on-disk cache (later runs of upscale / train then read them)."""
     from seemup.errors import UserError
-    from seemup.masks.precompute import find_inputs, precompute_masks
+    from seemup.masks.precompute import PrecomputeSummary, find_inputs, precompute_masks
+    from seemup.runtime import ranks
     from seemup.runtime.device import resolve_device
     from seemup.weights.load import open_masks
+
+    here = ranks.join()  # under torchrun each rank computes a block of the frames; rank 0 reports
+    quiet = quiet or not here.is_main
 
     if cache_size_gb <= 0:
         raise UserError("--cache-size must be positive")
     if downscale < 1:
         raise UserError(f"--downscale must be >= 1, got {downscale}")
-    dev = resolve_device(device)  # a bad --device fails now, not after the inputs were scanned
+    dev = resolve_device(ranks.rank_device(device, here))  # a bad --device fails now, before the inputs are scanned
     check_mask_cache(cache_dir)
-    inputs = find_inputs(input)
+    inputs = ranks.from_main(lambda: find_inputs(input), here)  # rank 0 counts the frames for all
     cached = open_masks(source, dev, quiet=quiet, sam_checkpoint=sam_checkpoint, cache_dir=cache_dir,
                         max_bytes=int(cache_size_gb * 1024**3))
     total = sum(item.num_frames for item in inputs)
+    part = here.share(total) if here.enabled else None
     err = Console(stderr=True)
     with Progress(
         TextColumn("masks"),
@@ -64,7 +69,7 @@ def masks(
         disable=quiet,
         transient=False,
     ) as progress:
-        task = progress.add_task("masks", total=total, rate="")
+        task = progress.add_task("masks", total=total if part is None else len(part), rate="")
 
         def advance(n: int) -> None:
             progress.advance(task, n)
@@ -72,7 +77,10 @@ def masks(
             progress.update(task, rate=f"{speed:.1f} frames/s" if speed else "")
 
         if not quiet:
-            err.print(f"{len(inputs)} input(s), {total} frames, source {cached.id}, cache {cached.cache.dir}",
+            shared = f"; {here.world_size} ranks, {len(part)} frames on this one" if part is not None else ""
+            err.print(f"{len(inputs)} input(s), {total} frames, source {cached.id}, cache {cached.cache.dir}{shared}",
                       markup=False, soft_wrap=True)
-        summary = precompute_masks(inputs, cached, on_frames=advance, downscale=downscale)
-    print(summary.line())
+        summary = precompute_masks(inputs, cached, on_frames=advance, downscale=downscale, part=part)
+    summary = PrecomputeSummary.combined(ranks.everyone(summary, here))
+    if here.is_main:
+        print(summary.line())

@@ -21,6 +21,7 @@ from seemup.weights.load import LoadedModel
 
 from .checks import check_loaded_clip
 from .inference import super_resolve
+from .ranks import gather_records, my_part
 
 Progress = Callable[[int, str], None]  # (frames just scored, description)
 OnOutput = Callable[[EvalSequence, LoadedModel, np.ndarray, np.ndarray], None]  # (sequence, model, outputs, GT)
@@ -127,7 +128,7 @@ def run_bench(dataset: EvalDataset, runs: list[LoadedModel], *, device: torch.de
     seconds: dict[int, dict[str, float]] = {id(r): {} for r in all_runs}
     peaks: dict[int, dict[str, int]] = {id(r): {} for r in all_runs}
     lr_generated = False
-    for seq in iter_sequences(dataset, max_frames):
+    for seq in my_part(list(iter_sequences(dataset, max_frames))):  # under torchrun: this rank's block
         clip = load_sequence(seq, max_frames)
         check_loaded_clip(seq, len(clip.lr), clip.hr.shape, all_runs, crop_border)
         lr_generated |= clip.lr_generated
@@ -148,6 +149,10 @@ def run_bench(dataset: EvalDataset, runs: list[LoadedModel], *, device: torch.de
                 on_output(seq, run, sr, clip.hr)
             if progress is not None:
                 progress(len(sr), f"{run.label} · {seq.group}")
+    records, lr_generated = gather_records([(per_frame[id(r)], seconds[id(r)], peaks[id(r)]) for r in all_runs],
+                                           lr_generated, progress)  # under torchrun: all ranks', in order
+    for run, (frames, secs, peak) in zip(all_runs, records, strict=True):
+        per_frame[id(run)], seconds[id(run)], peaks[id(run)] = frames, secs, peak
     for run in all_runs:
         key = id(run)
         res = results[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +40,12 @@ class PrecomputeSummary:
 
     def line(self) -> str:
         return f"frames {self.frames}, cache hits {self.hits}, misses {self.misses}, {self.seconds:.1f} s"
+
+    @classmethod
+    def combined(cls, parts: list[PrecomputeSummary]) -> PrecomputeSummary:
+        """The summary of several ranks that ran side by side (counts added, the longest time)."""
+        return cls(sum(p.frames for p in parts), sum(p.hits for p in parts), sum(p.misses for p in parts),
+                   max(p.seconds for p in parts))
 
 
 def find_inputs(root: str | Path) -> list[MaskInput]:
@@ -81,10 +88,12 @@ def precompute_masks(
     masks: CachedMasks,
     on_frames: Callable[[int], None] | None = None,
     downscale: int = 1,
+    part: range | None = None,
 ) -> PrecomputeSummary:
     """Compute (or find cached) masks of every frame of ``inputs``, in batches of the source's preferred size.
 
-    Frames are streamed (never a whole video in memory); ``on_frames(n)`` reports progress.
+    Frames are streamed (never a whole video in memory); ``on_frames(n)`` reports progress. ``part``: only
+    these frames, numbered through all the inputs in order (a torchrun rank's share; None: all of them).
     """
     if downscale < 1:
         raise UserError(f"downscale must be >= 1, got {downscale}")
@@ -92,10 +101,17 @@ def precompute_masks(
     hits0, misses0 = masks.stats.hits, masks.stats.misses
     step = max(1, masks.preferred_batch)
     frames_done = 0
+    offset = 0
     for item in inputs:
-        with read_frames(item.path, info=item.info) as reader:
+        first, stop = (0, item.num_frames) if part is None else \
+            (max(part.start - offset, 0), min(part.stop - offset, item.num_frames))
+        offset += item.num_frames
+        if first >= stop:
+            continue
+        with read_frames(item.path, info=item.info, start=first) as reader:
             pending: list[np.ndarray] = []
-            for frame in lr_frames(iter(reader), downscale):
+            to_end = stop == item.num_frames  # read to the end: the reader then checks the stream's length
+            for frame in lr_frames(iter(reader) if to_end else itertools.islice(reader, stop - first), downscale):
                 pending.append(frame)
                 if len(pending) == step:
                     masks.batch(pending)

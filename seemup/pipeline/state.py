@@ -1,10 +1,13 @@
 """Resumable progress of one upscale job, kept beside the output until the output is complete.
 
 ``.<output name>.seemup-partial/`` holds ``lock`` (see :class:`JobLock`), ``state.json`` (what is being
-made, the chunk plan, how many chunks are done) and the finished chunks: encoded segments
-``seg_00000.mp4`` ... or, for PNG output, ``frames/00000000.png`` ...; the video is joined there as
-``joined.<suffix>`` before it is renamed onto the output. Only these names are ever deleted: anything
-else found in the folder is left where it is, and so is the folder.
+made and the chunk plan), the finished chunks (encoded segments ``seg_00000.mp4`` ... or, for PNG output,
+``frames/00000000.png`` ...) and one empty ``done_00000`` ... per finished chunk. Those files are the
+record of what is done: the ranks of a torchrun job finish chunks in any order, each creates its own, and
+none needs a lock to do so (``state.json``'s ``done`` is a count for people to read, rewritten by the
+process that owns the folder). The video is joined there as ``joined.<suffix>`` before it is renamed onto
+the output. Only these names are ever deleted: anything else found in the folder is left where it is, and
+so is the folder.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ try:
 except ImportError:  # not POSIX: runs are not locked
     fcntl = None  # type: ignore[assignment]
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 1: "done" counted the chunks finished in order (still resumed: chunks 0..done-1)
 LOCK_NAME = "lock"
 # every name seemup writes in the partial folder (writers' hidden temporaries included), and in frames/
-_OWN_NAME = re.compile(r"(state\.json|state\.tmp|lock|(seg_\d{5}|joined)\.\w+|\.(seg_\d{5}|joined)\..+)")
+_OWN_NAME = re.compile(r"(state\.json|state\.tmp|lock|done_\d{5,}|(seg_\d{5}|joined)\.\w+|\.(seg_\d{5}|joined)\..+)")
+_DONE = re.compile(r"done_(\d{5,})")
 _OWN_FRAME = re.compile(r"\d{8}\.png")
 PARTIAL_SUFFIX = ".seemup-partial"
 
@@ -144,15 +148,39 @@ def _remove_own_frames(frames: Path) -> list[str]:
     return foreign
 
 
+def finished_in(d: Path, num_chunks: int) -> set[int]:
+    """The chunks of a plan of ``num_chunks`` that have their ``done_`` file in the partial folder ``d``."""
+    try:
+        names = [p.name for p in d.iterdir()]
+    except OSError:
+        return set()
+    found = (_DONE.fullmatch(n) for n in names)
+    return {int(m.group(1)) for m in found if m is not None and int(m.group(1)) < num_chunks}
+
+
 @dataclass
 class JobState:
-    """``fingerprint``: everything that decides the output's pixels (the chunk plan included); ``done``:
-    chunks finished, in order."""
+    """``fingerprint``: everything that decides the output's pixels (the chunk plan included). ``owner``:
+    this process keeps the folder (writes state.json, deletes files): the only process of a plain run, rank 0
+    of a torchrun job."""
 
     dir: Path
     fingerprint: dict[str, Any]
     num_chunks: int
-    done: int = 0
+    owner: bool = True
+
+    @property
+    def finished(self) -> set[int]:
+        """The chunks finished so far, by any rank (read from the folder each time)."""
+        return finished_in(self.dir, self.num_chunks)
+
+    @property
+    def done(self) -> int:
+        """How many chunks are finished."""
+        return len(self.finished)
+
+    def done_file(self, index: int) -> Path:
+        return self.dir / f"done_{index:05d}"
 
     @property
     def state_file(self) -> Path:
@@ -176,14 +204,17 @@ class JobState:
         atomic_write_text(self.state_file, json.dumps(data, indent=1, sort_keys=True))
 
     def mark_done(self, index: int) -> None:
-        if index != self.done:
-            raise RuntimeError(f"chunk {index} finished out of order (expected {self.done})")
-        self.done = index + 1
-        self.save()
+        """Record chunk ``index`` as finished (its frames are on disk): one new empty file, no lock needed."""
+        if not 0 <= index < self.num_chunks:
+            raise RuntimeError(f"chunk {index} is not in the plan of {self.num_chunks}")
+        os.close(os.open(self.done_file(index), os.O_WRONLY | os.O_CREAT, 0o644))
+        if self.owner:
+            self.save()
 
     def discard(self) -> list[str]:
-        """Delete the files seemup wrote here; returns the names of any others, which are left in place."""
-        return remove_own_files(self.dir)
+        """Delete the files seemup wrote here; returns the names of any others, which are left in place. Only
+        the owner deletes: another rank's end must not take the finished chunks of the job with it."""
+        return remove_own_files(self.dir) if self.owner else []
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -198,6 +229,18 @@ def read_state(output: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return saved if isinstance(saved, dict) else None
+
+
+def finished_count(output: Path) -> int:
+    """How many chunks an interrupted run of ``output`` finished (0 when there is none)."""
+    saved = read_state(output)
+    if saved is None:
+        return 0
+    if saved.get("version") == 1:
+        done = saved.get("done")
+        return done if isinstance(done, int) and done > 0 else 0
+    num_chunks = saved.get("num_chunks")
+    return len(finished_in(partial_dir_for(output), num_chunks)) if isinstance(num_chunks, int) else 0
 
 
 def saved_chunk(output: Path) -> int | None:
@@ -218,14 +261,18 @@ def open_job(output: Path, fingerprint: dict[str, Any], num_chunks: int, *, resu
     fingerprint = json.loads(json.dumps(fingerprint))  # normalise (tuples -> lists) to compare with saved JSON
     saved = read_state(output)
     if saved is not None and resume:
-        if saved.get("version") != STATE_VERSION or saved.get("num_chunks") != num_chunks or \
+        if saved.get("version") not in (1, STATE_VERSION) or saved.get("num_chunks") != num_chunks or \
                 saved.get("fingerprint") != fingerprint:
             diff = _differences(saved.get("fingerprint") or {}, fingerprint) or ["chunk plan"]
             raise UserError(f"cannot resume {output}: the interrupted run used other settings "
                             f"({'; '.join(diff[:3])}); run without --resume and with --force to start over")
-        return JobState(d, fingerprint, num_chunks, int(saved.get("done", 0)))
+        state = JobState(d, fingerprint, num_chunks)
+        if saved.get("version") == 1:  # its chunks were finished in order: 0 .. done-1
+            for index in range(min(finished_count(output), num_chunks)):
+                state.mark_done(index)
+        return state
     if saved is not None and not force:
-        raise UserError(f"an interrupted run of {output} exists ({saved.get('done', 0)}/"
+        raise UserError(f"an interrupted run of {output} exists ({finished_count(output)}/"
                         f"{saved.get('num_chunks', '?')} chunks done): add --resume to continue it, "
                         "or --force to start over")
     foreign = [n for n in remove_own_files(d) if n.startswith("frames/")]
