@@ -13,7 +13,7 @@ from train_helpers import TINY, params, run
 
 from seemup.errors import UserError
 from seemup.models import create_model
-from seemup.pipeline.int8 import calibrate, int8_unavailable, residual_blocks, to_int8
+from seemup.runtime.int8 import calibrate, int8_unavailable, residual_blocks, to_int8
 from seemup.training import Trainer, build_config
 from seemup.training.export import export_weights
 from seemup.training.qat import FakeQuantConv2d, fake_quantize_blocks

@@ -13,11 +13,11 @@ import torch
 from damaged import damaged_h264
 from train_helpers import TINY, params, run
 
-from seemup.data.imresize import imresize_uint8
 from seemup.data.train_clips import discover_clips, open_clip, prepare_video_clip
 from seemup.data.train_datasets import SampleSpec, VideoTrainDataset, augment
 from seemup.data.train_masks import prepare_clip_masks
 from seemup.errors import UserError
+from seemup.imresize import imresize_uint8
 from seemup.models import create_model, load_weights
 from seemup.training import build_config, charbonnier
 from seemup.training.distill import FeatureTap, copy_from_teacher, feature_loss
@@ -322,15 +322,15 @@ def test_cli_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_exported_model_config_rebuilds_the_network(tmp_path: Path) -> None:
-    """Weights of a non-default network (here a lite model with hr_recurrence) load from a path alone."""
+    """Weights of a non-default network (here a lite model with 2 blocks and 16 channels) load from a path alone."""
     from seemup.weights import build_model
 
-    model = create_model("basicvsr-lite", num_block=2, hr_recurrence=True)
-    path = tmp_path / "lite-hr.pth"
+    model = create_model("basicvsr-lite", num_block=2, num_feat=16)
+    path = tmp_path / "lite-small.pth"
     export_weights(path, model, model_name="basicvsr-lite", mask_source_id=None, config={"command": "test"},
-                   iteration=1, model_config={"num_block": 2, "hr_recurrence": True})
+                   iteration=1, model_config={"num_block": 2, "num_feat": 16})
     built, _ = build_model("basicvsr-lite", str(path))
-    assert built.hr_recurrence and len(built.forward_trunk.main[2]) == 2
+    assert built.num_feat == 16 and len(built.forward_trunk.main[2]) == 2
     assert all(torch.equal(v, built.state_dict()[k]) for k, v in model.state_dict().items())
 
 

@@ -16,7 +16,8 @@ from .app import app
 Opt = typer.Option
 ModelOpt = Annotated[str | None, Opt("--model", "-m", help="Model to train, e.g. basicvsr-lite.")]
 DataOpt = Annotated[list[str] | None, Opt("--data", "-d", help="Training clips: REDS or Vimeo-90K root, a folder of "
-                                          "frame folders / video files, a frame folder or a video file (repeatable).")]
+                                          "frame folders / video files / .npz clips, a frame folder, a video or .npz "
+                                          "file (repeatable); GROUP=PATH puts its clips in a --mix group.")]
 ConfigOpt = Annotated[Path | None, Opt("--config", help="TOML file with any of these options (flags override it).")]
 ResumeOpt = Annotated[Path | None, Opt("--resume", help="Continue a run exactly: its directory or a .state file.")]
 RunDirOpt = Annotated[Path | None, Opt("--run-dir", "-o", help="Where checkpoints, config and log go "
@@ -44,7 +45,11 @@ QatOpt = Annotated[bool | None, Opt("--qat", help="Quantization-aware: the resid
 InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
                                         "name, e.g. basicvsr-reds4) before training.")]
 ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
-AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision (default on with CUDA).")]
+AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision: float16 on CUDA (default on there), "
+                                   "bfloat16 on CPU (default off; fast on CPUs with avx512_bf16 or AMX).")]
+MixOpt = Annotated[str | None, Opt("--mix", help="Draw each sample's group by share, e.g. footage=0.35,photo=0.45,"
+                                   "video=0.2, then a clip within it (a clip's group: GROUP of --data GROUP=PATH, "
+                                   "else its name up to the first '-'); LR crops cut from the full-frame LR.")]
 SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn (default 0).")]
 WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes (default 4; never more "
                                        "than the CPU cores available).")]
@@ -54,6 +59,9 @@ KeepOpt = Annotated[int | None, Opt("--keep-checkpoints", help="Training states 
 ValEveryOpt = Annotated[int | None, Opt("--val-every", help="Validation PSNR every N iterations (default 5000).")]
 ValDataOpt = Annotated[str | None, Opt("--val-data", help="Held-out clip for validation PSNR (not trained on).")]
 ValFramesOpt = Annotated[int | None, Opt("--val-frames", help="Frames of the validation clip used (default 30).")]
+ValSpaceOpt = Annotated[str | None, Opt("--val-space", help="Validation PSNR of rgb or y (default rgb).")]
+ValCropOpt = Annotated[str | None, Opt("--val-crop", help="Validate on the top-left WxH HR pixels of each frame only, "
+                                       "e.g. 320x180 (default the whole frame).")]
 LogOpt = Annotated[int | None, Opt("--log-every", help="Write a train_log.csv row every N iterations (default 10).")]
 MasksOpt = Annotated[str | None, Opt("--masks", help="Mask source for SEEM models: auto, sam, "
                                   "classical (default auto).")]
@@ -62,6 +70,8 @@ TeacherOpt = Annotated[str | None, Opt("--teacher", help="Distil from NAME[:WEIG
 TeacherWOpt = Annotated[float | None, Opt("--teacher-weight", help="Weight of the teacher term (default 1.0).")]
 FeatureWOpt = Annotated[float | None, Opt("--feature-weight", help="Weight of Charbonnier between the student's "
                                           "and the teacher's propagated features, BasicVSR family (default 0).")]
+TeacherFlowsOpt = Annotated[str | None, Opt("--teacher-flows", help="own: the teacher's SPyNet (default); student: the "
+                                            "student's precomputed flows (cheaper; needs --precompute-flows).")]
 DeviceOpt = Annotated[str | None, Opt("--device", help="auto, cpu, cuda, cuda:N (default auto).")]
 CacheOpt = Annotated[str | None, Opt("--cache-dir", help="Where decoded clips and mask arrays are cached.")]
 QuietOpt = Annotated[bool, Opt("--quiet", "-q", help="No progress output.")]
@@ -121,8 +131,9 @@ def train(
     grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
     workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
     val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
+    val_space: ValSpaceOpt = None, val_crop: ValCropOpt = None, mix: MixOpt = None,
     log_every: LogOpt = None, masks: MasksOpt = None, sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None,
-    teacher_weight: TeacherWOpt = None, feature_weight: FeatureWOpt = None,
+    teacher_weight: TeacherWOpt = None, feature_weight: FeatureWOpt = None, teacher_flows: TeacherFlowsOpt = None,
     init_from_teacher: Annotated[bool | None, Opt(
         "--init-from-teacher", help="Start from every teacher tensor of the same name and shape (e.g. "
         "basicvsr-lite from basicvsr: all but the dropped blocks and the lite upsampler).")] = None,
@@ -151,9 +162,11 @@ def finetune(
     precompute_flows: PrecomputeOpt = None, qat: QatOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None,
     seed: SeedOpt = None, workers: WorkersOpt = None,
     save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
-    val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
+    val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, val_space: ValSpaceOpt = None,
+    val_crop: ValCropOpt = None, mix: MixOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,
     sam_checkpoint: SamOpt = None, teacher: TeacherOpt = None, teacher_weight: TeacherWOpt = None,
-    feature_weight: FeatureWOpt = None, device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
+    feature_weight: FeatureWOpt = None, teacher_flows: TeacherFlowsOpt = None, device: DeviceOpt = None,
+    cache_dir: CacheOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Fine-tune a model from a backbone checkpoint, e.g. basicvsr-seem from the official BasicVSR.
 

@@ -21,7 +21,7 @@ SCALE = 4
 # Options that may differ between an interrupted run and its resumption without changing the result.
 RESUMABLE_OVERRIDES = frozenset({
     "iters", "workers", "save_every", "val_every", "log_every", "keep_checkpoints", "quiet", "device",
-    "cache_dir", "val_frames",
+    "cache_dir", "val_frames", "val_space", "val_crop",
 })
 
 
@@ -55,9 +55,10 @@ class TrainConfig:
     fix_flow_iters: int | None = None
     precompute_flows: bool = False  # frozen SPyNet: flows computed once per clip, cut out per crop
     qat: bool = False  # residual blocks trained on the int8 grids of the starting weights' calibration
+    mix: str | None = None  # "GROUP=SHARE,...": samples drawn by group share (seemup.data.train_mix)
     charbonnier_eps: float = 1e-12
     grad_clip: float = 0.0  # max global gradient norm; 0 = off
-    amp: bool | None = None  # None: on when training on CUDA
+    amp: bool | None = None  # float16 on CUDA, bfloat16 on CPU; None: on when training on CUDA
     seed: int = 0
     workers: int = 4
     save_every: int = 5000
@@ -65,12 +66,15 @@ class TrainConfig:
     val_every: int = 5000
     val_data: str | None = None
     val_frames: int = 30
+    val_space: str = "rgb"  # PSNR of "rgb" or of "y" (BT.601 luma)
+    val_crop: str | None = None  # "WxH": score only the top-left HR crop of that size (LR cut from the full frame)
     log_every: int = 10
     masks: str = "auto"  # mask source kind for SEEM models: auto | sam | classical
     sam_checkpoint: str | None = None
     teacher: str | None = None  # NAME or NAME:WEIGHTS
     teacher_weight: float = 1.0
     feature_weight: float = 0.0  # x Charbonnier between the student's and the teacher's propagated features
+    teacher_flows: str = "own"  # "own": the teacher's SPyNet; "student": the student's precomputed flows
     init_from_teacher: bool = False  # start from every teacher tensor of the same name and shape
     device: str = "auto"
     cache_dir: str | None = None
@@ -190,7 +194,35 @@ def resolve_config(cfg: TrainConfig) -> TrainConfig:
                         "(calibrated by `seemup weights calibrate --weights W`)")
     if out.init_from_teacher and out.weights is not None:
         raise UserError("--init-from-teacher and --weights both give the starting weights: choose one")
+    _check_sampling_and_validation(out)
     return out
+
+
+def val_crop_size(text: str | None) -> tuple[int, int] | None:
+    """``"320x180"`` -> (320, 180): HR width and height, multiples of the x4 scale."""
+    if text is None:
+        return None
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0 and not int(w) % SCALE
+            and not int(h) % SCALE):
+        raise UserError(f"--val-crop must be WIDTHxHEIGHT in HR pixels, multiples of {SCALE}, got {text!r}")
+    return int(w), int(h)
+
+
+def _check_sampling_and_validation(cfg: TrainConfig) -> None:
+    """The options of the mixed sampler, the teacher's flows and validation scoring (one message each)."""
+    from seemup.data.train_mix import parse_mix
+
+    if cfg.mix is not None:
+        parse_mix(cfg.mix)
+    if cfg.teacher_flows not in ("own", "student"):
+        raise UserError(f"--teacher-flows must be own or student, got {cfg.teacher_flows!r}")
+    if cfg.teacher_flows == "student" and not (cfg.teacher and cfg.precompute_flows):
+        raise UserError("--teacher-flows student hands the teacher the student's precomputed flows: it needs "
+                        "--teacher and --precompute-flows")
+    if cfg.val_space not in ("rgb", "y"):
+        raise UserError(f"--val-space must be rgb or y, got {cfg.val_space!r}")
+    val_crop_size(cfg.val_crop)
 
 
 def save_config_json(cfg: TrainConfig, path: Path) -> None:

@@ -14,7 +14,7 @@ from torch import nn
 
 from seemup.data.train_flows import FlowFn
 from seemup.errors import UserError
-from seemup.evaluation.inference import to_tensor
+from seemup.runtime.frames import clip_to_tensor
 
 
 def has_compute_flows(model: nn.Module) -> bool:
@@ -40,7 +40,7 @@ def flow_function(model: nn.Module, device: torch.device) -> FlowFn:
 
     @torch.inference_mode()
     def compute(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        fw, bw = model.compute_flows(to_tensor(frames, device))
+        fw, bw = model.compute_flows(clip_to_tensor(frames, device))
         return fw[0].float().cpu().numpy(), bw[0].float().cpu().numpy()
 
     return compute

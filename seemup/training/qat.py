@@ -1,6 +1,6 @@
 """Quantization-aware training: residual blocks compute in training as `--precision int8` computes them.
 
-int8 inference (seemup.pipeline.int8) rounds each block's inputs to a calibrated uint8 grid and its weights
+int8 inference (seemup.runtime.int8) rounds each block's inputs to a calibrated uint8 grid and its weights
 to per-channel symmetric int8. Training with the same rounding in the forward pass (straight-through
 gradients) lets the weights settle where rounding costs nothing: for basicvsr-lite it turned a 0.015 dB
 int8 loss into none (docs/training.md, stages 8-10). The rounding must be exactly the inference's, so the
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from seemup.errors import UserError
-from seemup.pipeline.int8 import QMAX, WMAX, BlockRange, activation_qparams, residual_blocks, weight_scales
+from seemup.runtime.int8 import QMAX, WMAX, BlockRange, activation_qparams, residual_blocks, weight_scales
 
 
 class FakeQuantConv2d(nn.Conv2d):

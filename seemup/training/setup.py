@@ -16,7 +16,9 @@ from torch import nn
 
 from seemup.data.train_clips import Clip, ClipRef, default_train_cache_dir, discover_clips, open_clip
 from seemup.data.train_flows import ClipFlows, FlowFn, prepare_clip_flows
+from seemup.data.train_lr import ClipLR, prepare_clip_lr
 from seemup.data.train_masks import ClipMasks, prepare_clip_masks
+from seemup.data.train_mix import group_of, split_group
 from seemup.errors import UserError
 from seemup.models import CheckpointError, create_model, get_spec, read_state_dict
 
@@ -186,13 +188,17 @@ class TrainData:
     mask_source: Any
     num_frames: int
     flows: list[list[ClipFlows] | None] | None = None  # per clip: one set per flow network (None: clip too short)
+    lrs: list[ClipLR] | None = None  # per clip: full-frame LR (the mixed sampler cuts LR crops from them)
+    groups: list[str] | None = None  # per clip: its --mix group
 
 
 def find_clips(paths: list[str], exclude_eval: bool, held_out: str | None = None) -> tuple[list[ClipRef], list[str]]:
-    """Training clips of all ``--data`` paths, minus the validation clip; returns (clips, notes)."""
+    """Training clips of all ``--data`` entries (``PATH`` or ``GROUP=PATH``; each clip's ``group`` set for
+    ``--mix``), minus the validation clip; returns (clips, notes)."""
     refs: list[ClipRef] = []
-    for p in paths:
-        refs.extend(discover_clips(p, exclude_eval))
+    for entry in paths:
+        tag, p = split_group(entry)
+        refs.extend(dataclasses.replace(r, group=group_of(r.name, tag)) for r in discover_clips(p, exclude_eval))
     notes = []
     if held_out:
         val = {r.path.resolve() for r in discover_clips(held_out, exclude_eval=False)}
@@ -216,16 +222,16 @@ def cache_root(cfg: TrainConfig) -> Path:
 
 
 def make_mask_source(cfg: TrainConfig, device: torch.device):  # noqa: ANN201 - a seemup.masks MaskSource
-    from seemup.masks import CachedMasks, MaskCache, get_mask_source
+    from seemup.weights.load import open_masks
 
-    return CachedMasks(get_mask_source(cfg.masks, cfg.sam_checkpoint, device=str(device), quiet=cfg.quiet),
-                       MaskCache())
+    return open_masks(cfg.masks, device, quiet=cfg.quiet, sam_checkpoint=cfg.sam_checkpoint)
 
 
 def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_source, console: Console,  # noqa: ANN001
                  flow_fns: list[tuple[str, FlowFn]] | None = None) -> TrainData:
-    """Open this rank's clips (decoding videos into the cache), compute their masks when a source is given and
-    their flows by each of ``flow_fns`` ((id, function) pairs) for ``--precompute-flows``."""
+    """Open this rank's clips (decoding videos into the cache), compute their masks when a source is given,
+    their flows by each of ``flow_fns`` ((id, function) pairs) for ``--precompute-flows``, and their full-frame
+    LR for ``--mix``."""
     mine = shard(refs, info)
     cache = cache_root(cfg)
     show = not cfg.quiet and info.is_main
@@ -248,4 +254,8 @@ def prepare_data(cfg: TrainConfig, refs: list[ClipRef], info: DistInfo, mask_sou
             task = progress.add_task("flows (frozen SPyNet)", total=len(flow_fns) * frames)
             flows = [[prepare_clip_flows(c, fn, fid, cache, lambda n: progress.advance(task, n))
                       for fid, fn in flow_fns] if u else None for c, u in zip(clips, used, strict=True)]
-    return TrainData(clips, masks, mask_source, cfg.num_frames or 0, flows)
+        lrs = None
+        if cfg.mix:
+            task = progress.add_task("LR frames", total=sum(c.num_frames for c in clips))
+            lrs = [prepare_clip_lr(c, cache, lambda n: progress.advance(task, n)) for c in clips]
+    return TrainData(clips, masks, mask_source, cfg.num_frames or 0, flows, lrs, [r.group for r in mine])

@@ -1,4 +1,4 @@
-"""The training loop of ``seemup train`` / ``seemup finetune``: resumable exactly, DDP-ready, AMP on CUDA."""
+"""The training loop of ``seemup train`` / ``seemup finetune``: resumable exactly, DDP-ready, mixed precision."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from seemup.data.train_datasets import (
     worker_init,
 )
 from seemup.data.train_flows import FlowFn
+from seemup.data.train_mix import MixedSampler, assign_groups, parse_mix
 from seemup.errors import UserError
 from seemup.models import create_model, get_spec
 
-from .config import TrainConfig, save_config_json
+from .config import SCALE, TrainConfig, save_config_json, val_crop_size
 from .distill import FeatureTap, check_feature_distillation, feature_loss, skip_upsampler
 from .distributed import DistInfo, init_distributed, mean_across_ranks, shutdown_distributed, wrap_ddp
 from .export import export_weights, weights_path
@@ -135,7 +136,8 @@ class Trainer:
             cfg = dataclasses.replace(cfg, amp=self.device.type == "cuda")
         self.cfg = cfg
         self.run_dir = Path(cfg.run_dir)
-        self.amp = bool(cfg.amp) and self.device.type == "cuda"
+        self.amp = bool(cfg.amp)  # float16 with loss scaling on CUDA, bfloat16 on CPU
+        self.amp_dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
 
         self.model = model.to(self.device).train()
         self.total_params, self.trainable_params = count_parameters(model, cfg.freeze_backbone)
@@ -159,19 +161,27 @@ class Trainer:
         try:
             self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
                                              cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks,
-                                             make_lr=self.device.type != "cuda", flows=self.data.flows)
+                                             make_lr=self.device.type != "cuda", flows=self.data.flows,
+                                             lrs=self.data.lrs)
         except ValueError as exc:
             raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
         skipped = len(self.data.clips) - len(self.dataset.clips)
         if skipped:
             notes.append(f"{skipped} clip(s) skipped: fewer than {cfg.num_frames} frames or smaller than "
                          f"{cfg.patch_size * 4}x{cfg.patch_size * 4} px")
+        self.mix_groups = None
+        if cfg.mix:
+            groups, shares, mix_notes = assign_groups(parse_mix(cfg.mix),
+                                                      [self.data.groups[i] for i in self.dataset.usable])
+            self.mix_groups = (groups, shares)
+            notes.extend(mix_notes)
 
         self.validator = None
         if cfg.val_data and self.main:
             self.validator = Validator(cfg.val_data, hr_downscale=cfg.hr_downscale, cache_dir=cache_root(cfg),
                                        max_frames=cfg.val_frames, mask_source=self.data.mask_source,
-                                       window=spec.num_frame if self.window else None)
+                                       window=spec.num_frame if self.window else None, space=cfg.val_space,
+                                       crop=val_crop_size(cfg.val_crop))
 
         self.iteration = 0 if state is None else int(state["iteration"])
         self.flow_frozen = self.iteration < cfg.fix_flow_iters
@@ -179,7 +189,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(param_groups(self.model, cfg.lr, cfg.freeze_backbone, cfg.flow_lr_mul),
                                           lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.scheduler = CosineAnnealingRestartLR(self.optimizer, cfg.periods, cfg.restart_weights, cfg.eta_min)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == "cuda")
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
@@ -217,6 +227,8 @@ class Trainer:
         nets = [self.model]
         if self.teacher is not None and has_compute_flows(self.teacher):
             nets.append(self.teacher)
+        if self.cfg.teacher_flows == "student":  # the teacher warps with the student's flows
+            return [(flow_id(self.model), flow_function(self.model, self.device))], (0, 0 if len(nets) > 1 else None)
         fns: dict[str, FlowFn] = {}
         slots = []
         for net in nets:
@@ -250,7 +262,7 @@ class Trainer:
         if self.student_tap is not None:
             self.student_tap.start()
             self.teacher_tap.start()
-        with torch.autocast(self.device.type, enabled=self.amp):
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             student_slot, teacher_slot = self.flow_slots or (None, None)
             out = self.net(b["lr"], masks if self.uses_masks else None, **self._flows_of(b, student_slot))
             loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
@@ -274,7 +286,7 @@ class Trainer:
         self.scheduler.step()
         self.iteration += 1
         value = float(loss.detach())
-        if not np.isfinite(value) and not self.amp:
+        if not np.isfinite(value) and not self.scaler.is_enabled():  # a scaled step skips itself instead
             raise UserError(f"loss became {value} at iteration {self.iteration}: lower --lr or set --grad-clip")
         return value
 
@@ -283,7 +295,8 @@ class Trainer:
         """Training state + exported weights for the current iteration (main process only)."""
         cfg_dict = self.cfg.to_dict()
         save_state(state_path(self.run_dir, self.iteration), model=self.model, optimizer=self.optimizer,
-                   scheduler=self.scheduler, scaler=self.scaler if self.amp else None, iteration=self.iteration,
+                   scheduler=self.scheduler, scaler=self.scaler if self.scaler.is_enabled() else None,
+                   iteration=self.iteration,
                    config=cfg_dict, mask_source_id=self.mask_source_id,
                    extra={"qat_ranges": self.qat_ranges} if self.qat_ranges else None)
         out = weights_path(self.run_dir, self.iteration)
@@ -296,8 +309,7 @@ class Trainer:
     def run(self) -> TrainResult:
         cfg = self.cfg
         loader = DataLoader(
-            self.dataset, batch_size=cfg.batch_size,
-            sampler=IterationSampler(self.iteration, cfg.iters, cfg.batch_size),
+            self.dataset, batch_size=cfg.batch_size, sampler=self._sampler(),
             num_workers=cfg.workers, pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
             prefetch_factor=4 if cfg.workers > 0 else None, persistent_workers=False, drop_last=False,
         )
@@ -352,6 +364,15 @@ class Trainer:
         return TrainResult(self.run_dir, self.iteration, final, self.total_params, self.trainable_params,
                            last_loss, val_psnr, self.mask_source_id, adapter, cfg, self.main)
 
+    def _sampler(self) -> IterationSampler | MixedSampler:
+        """The draws from the current iteration on: by index, or by group share with ``--mix``."""
+        cfg = self.cfg
+        if self.mix_groups is None:
+            return IterationSampler(self.iteration, cfg.iters, cfg.batch_size)
+        shapes = [(c.num_frames, c.height // SCALE, c.width // SCALE) for c in self.dataset.clips]
+        return MixedSampler(*self.mix_groups, shapes, cfg.num_frames, cfg.patch_size, cfg.seed, self.dist.rank,
+                            self.iteration, cfg.iters, cfg.batch_size)
+
     def _export_adapter(self) -> Path | None:
         """After SEEM-only tuning from a weight set, also write the SEEM tensors alone as an adapter of it."""
         from seemup.weights import load_manifest, save_adapter
@@ -374,7 +395,7 @@ class Trainer:
         clips = len(self.data.clips)
         c.print(f"data: {clips} clip(s) on this process, {cfg.num_frames} frames x {cfg.patch_size}px LR patches, "
                 f"batch {cfg.batch_size} x {self.dist.world_size} process(es), device {self.device}"
-                + (", mixed precision" if self.amp else ""))
+                + (f", mixed precision ({str(self.amp_dtype).removeprefix('torch.')})" if self.amp else ""))
         if self.mask_source_id:
             c.print(f"masks: {self.mask_source_id}")
         if self.flow_slots is not None:
