@@ -66,6 +66,9 @@ def bench(
                                      "clip (<clip>.png): its middle frame from each model side by side with the "
                                      "ground truth, each labelled with its PSNR, with a magnified centre crop."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or notes; the tables only."),
+    fps_factor: int = typer.Option(1, "--fps-factor", min=1, help="2: the space-time protocol of Zooming Slow-Mo, "
+                                   "TMNet and RSTT (every second frame in, RIFE then the model, or a space-time "
+                                   "model such as safa; every frame scored, known and new frames also apart)."),
 ) -> None:
     """Measure PSNR/SSIM per clip and on average, with speed and memory, as in the papers' tables."""
     from seemup.data.eval_datasets import resolve_eval_dataset, scored_frame_count
@@ -91,6 +94,13 @@ def bench(
     precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
     check_first_clip_crop(ds, crop_border, max_frames)
+    build_one, build_all, run = build_run, build_runs, run_bench
+    if fps_factor != 1:  # the space-time protocol: its own checks, models (SAFA too) and runner
+        from seemup.evaluation.spacetime_run import run_spacetime_bench
+        from seemup.evaluation.spacetime_setup import build_spacetime_run, build_spacetime_runs, check_spacetime
+
+        check_spacetime(ds, fps_factor, max_frames)
+        build_one, build_all, run = build_spacetime_run, build_spacetime_runs, run_spacetime_bench
     for w in ds.warnings:
         note(w)
     if max_frames is not None:
@@ -100,11 +110,11 @@ def bench(
     if needs_masks([*model, *([base_name] if base_name else [])]):
         check_mask_cache(cache_dir)
         masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
-    runs = build_runs(model, weights, dev, mask_id, precision)
+    runs = build_all(model, weights, dev, mask_id, precision)
     base = None
     if base_name is not None:
         base = (next((r for r in runs if r.label == base_name), None)
-                or build_run(base_name, None, dev, mask_id, precision))
+                or build_one(base_name, None, dev, mask_id, precision))
     separate_base = base is not None and all((r.name, r.weights) != (base.name, base.weights) for r in runs)
     check_frames(ds, [*runs, *([base] if base is not None else [])], max_frames)
     for r in [*runs, *([base] if separate_base else [])]:
@@ -118,10 +128,10 @@ def bench(
     pictures = _middle_frames(ds, space, crop_border, max_frames) if save_images is not None else None
     with progress:
         task = progress.add_task(f"bench {ds.name}", total=total)
-        report = run_bench(ds, runs, device=dev, space=space.lower() if space else None, crop_border=crop_border,
-                           baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
-                           progress=lambda n, desc: progress.update(task, advance=n, description=desc),
-                           precision=precision, on_output=pictures)
+        report = run(ds, runs, device=dev, space=space.lower() if space else None, crop_border=crop_border,
+                     baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
+                     progress=lambda n, desc: progress.update(task, advance=n, description=desc),
+                     precision=precision, on_output=pictures)
     for table in tables(report):
         out.print(table)
     if json_path is not None:

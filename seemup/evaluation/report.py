@@ -15,6 +15,7 @@ import seemup
 from seemup.atomicfile import atomic_write_text
 
 from .runner import BenchReport, ClipScore, ModelResult
+from .spacetime_run import PartScore, SpaceTimeReport, SpaceTimeResult
 
 PSNR_DIGITS, SSIM_DIGITS = 4, 5  # as the SEEM paper prints its tables
 
@@ -48,8 +49,19 @@ def _separate_baseline(report: BenchReport) -> bool:
 def title(report: BenchReport, result: ModelResult) -> str:
     weights = f" ({result.weights})" if result.weights else ""
     precision = {"fp32": "", "int8": " · int8 residual blocks"}.get(report.precision, f" · {report.precision} autocast")
-    return (f"{result.model}{weights} on {report.dataset.name} · {report.space.upper()} · "
+    front = f"{result.interpolator} → " if isinstance(result, SpaceTimeResult) and result.interpolator else ""
+    time_x = f" · x{report.fps_factor} time" if isinstance(report, SpaceTimeReport) else ""
+    return (f"{front}{result.model}{weights} on {report.dataset.name}{time_x} · {report.space.upper()} · "
             f"crop {report.crop_border} · {report.dataset.lr_note}{precision}")
+
+
+def _split_cells(score: ClipScore | ModelResult) -> list[str]:
+    """Known and new frames' PSNR/SSIM of a space-time score ("-" where a clip has none of a kind)."""
+    if isinstance(score, SpaceTimeResult):
+        parts: tuple[PartScore | None, ...] = (score.part("known"), score.part("new"))
+    else:
+        parts = (getattr(score, "known", None), getattr(score, "new", None))
+    return [_pair(p.psnr, p.ssim) if p is not None else "-" for p in parts]
 
 
 def _pair(psnr: float, ssim: float, signed: bool = False) -> str:
@@ -85,7 +97,8 @@ def model_table(report: BenchReport, result: ModelResult) -> Table:
                   caption=escape(_caption(base, result.memory_kind, plain)), caption_justify="left")
     table.add_column("Clip", no_wrap=True)
     deltas = (*(("Δ PSNR/SSIM",) if base is not None else ()), *(("Δ backbone",) if plain is not None else ()))
-    for col in ("Frames", "PSNR/SSIM", *deltas, "ms/frame", "Peak MiB"):
+    split = ("Known", "New") if isinstance(result, SpaceTimeResult) else ()
+    for col in ("Frames", "PSNR/SSIM", *split, *deltas, "ms/frame", "Peak MiB"):
         table.add_column(col, justify="right", no_wrap=True)
 
     def delta(score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None) -> str:
@@ -94,6 +107,7 @@ def model_table(report: BenchReport, result: ModelResult) -> Table:
     def row(name: str, score: ClipScore | ModelResult, ref: ClipScore | ModelResult | None,
             ref_plain: ClipScore | ModelResult | None, **style: Any) -> None:
         cells = [escape(name), str(score.frames), _pair(score.psnr, score.ssim)]
+        cells += _split_cells(score) if split else []
         if base is not None:
             cells.append(delta(score, ref))
         if plain is not None:
@@ -117,17 +131,33 @@ def summary_table(report: BenchReport) -> Table:
                   caption=_caption(base, report.results[0].memory_kind), caption_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("Model (weights)")
     with_backbone = any(backbone_result(report, r) is not None for r in report.results)
-    for col in ("PSNR/SSIM", "Δ PSNR/SSIM", *(("Δ backbone",) if with_backbone else ()), "ms/frame", "Peak MiB"):
+    split = ("Known", "New") if isinstance(report, SpaceTimeReport) else ()
+    for col in ("PSNR/SSIM", *split, "Δ PSNR/SSIM", *(("Δ backbone",) if with_backbone else ()), "ms/frame",
+                "Peak MiB"):
         table.add_column(col, justify="right", no_wrap=True)
     rows = [base] if _separate_baseline(report) else []
     for r in rows + report.results:
         name = f"{r.model} ({r.weights})" if r.weights else r.model
+        if isinstance(r, SpaceTimeResult) and r.interpolator:
+            name = f"{r.interpolator} → {name}"
         delta = _pair(r.psnr - base.psnr, r.ssim - base.ssim, True) if base is not None and r is not base else ""
         plain = backbone_result(report, r)
         extra = [_pair(r.psnr - plain.psnr, r.ssim - plain.ssim, True) if plain is not None else ""]
-        table.add_row(escape(name), _pair(r.psnr, r.ssim), delta, *(extra if with_backbone else []),
-                      _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
+        table.add_row(escape(name), _pair(r.psnr, r.ssim), *(_split_cells(r) if split else []), delta,
+                      *(extra if with_backbone else []), _fmt(r.ms_per_frame, 1), _mem(r.peak_memory_bytes))
+    _published_rows(report, table, len(split) + (1 if with_backbone else 0))
     return table
+
+
+def _published_rows(report: BenchReport, table: Table, blanks: int) -> None:
+    """The papers' own numbers on this protocol, below ours, for context (not run here)."""
+    published = report.published if isinstance(report, SpaceTimeReport) else ()
+    if not published:
+        return
+    table.add_section()
+    for p in published:
+        table.add_row(escape(f"{p.method} (published)"), f"{p.psnr:.2f}/{p.ssim:.4f}", *([""] * blanks), "", "-",
+                      "-", style="dim")
 
 
 def tables(report: BenchReport) -> list[Table]:
@@ -136,22 +166,32 @@ def tables(report: BenchReport) -> list[Table]:
     if _separate_baseline(report):
         out.append(model_table(report, report.baseline))
     out += [model_table(report, r) for r in report.results]
-    if len(report.results) > 1:
+    if len(report.results) > 1 or isinstance(report, SpaceTimeReport):  # space-time: with the published rows
         out.append(summary_table(report))
     return out
 
 
 def _scores(result: ModelResult) -> dict[str, Any]:
+    split = isinstance(result, SpaceTimeResult)
     return {
         "model": result.model,
         "weights": result.weights,
+        **({"interpolator": result.interpolator} if split else {}),
         "clips": {name: {"psnr": _num(c.psnr), "ssim": _num(c.ssim), "frames": c.frames,
-                         "ms_per_frame": _num(c.ms_per_frame), "peak_memory_mb": _mb(c.peak_memory_bytes)}
+                         "ms_per_frame": _num(c.ms_per_frame), "peak_memory_mb": _mb(c.peak_memory_bytes),
+                         **(_split_json(getattr(c, "known", None), getattr(c, "new", None)) if split else {})}
                   for name, c in result.clips.items()},
         "average": {"psnr": _num(result.psnr), "ssim": _num(result.ssim), "frames": result.frames,
-                    "ms_per_frame": _num(result.ms_per_frame), "peak_memory_mb": _mb(result.peak_memory_bytes)},
+                    "ms_per_frame": _num(result.ms_per_frame), "peak_memory_mb": _mb(result.peak_memory_bytes),
+                    **(_split_json(result.part("known"), result.part("new")) if split else {})},
         "memory_kind": result.memory_kind,
     }
+
+
+def _split_json(known: PartScore | None, new: PartScore | None) -> dict[str, Any]:
+    """Space-time scores over the known and the new frames apart (null where there are none)."""
+    return {kind: None if p is None else {"psnr": _num(p.psnr), "ssim": _num(p.ssim), "frames": p.frames}
+            for kind, p in (("known", known), ("new", new))}
 
 
 def _delta(result: ModelResult, base: ModelResult | None) -> dict[str, Any] | None:
@@ -185,6 +225,10 @@ def report_json(report: BenchReport) -> dict[str, Any]:
         "seemup_version": seemup.__version__,
         "baseline": _scores(report.baseline) if report.baseline is not None else None,
     }
+    if isinstance(report, SpaceTimeReport):
+        head["fps_factor"] = report.fps_factor
+        head["published"] = [{"method": p.method, "psnr": p.psnr, "ssim": p.ssim, "source": p.source}
+                             for p in report.published]
     per_model = [_with_delta(report, r) for r in report.results]
     if len(per_model) == 1:
         return {**head, **per_model[0]}
