@@ -117,3 +117,29 @@ def test_upscale_with_rife_keeps_duration_audio_and_equals_a_whole_clip_run(tmp_
 def test_bad_factor_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="--fps-factor"):
         upscale_video(CLIP, tmp_path / "o.mp4", UpscaleOptions(model="bicubic", fps_factor=0))
+
+
+class BlendX4(torch.nn.Module):
+    """Stands in for SAFA: the frame at t is (1 - t) lr0 + t lr1, repeated x4."""
+
+    def forward(self, lr0: torch.Tensor, lr1: torch.Tensor, ts: list[float], masks: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        out = torch.stack([(1 - t) * lr0 + t * lr1 for t in ts], 1)
+        return out.repeat_interleave(4, dim=-2).repeat_interleave(4, dim=-1)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 10])
+def test_space_time_model_gives_n_frames_per_pair_and_repeats_the_last(chunk: int) -> None:
+    from seemup.pipeline.processors import SpaceTimeProcessor
+
+    frames = _flat([0, 40, 80])
+    proc = SpaceTimeProcessor(ModelRunner(BlendX4(), torch.device("cpu")), 4)
+    out = []
+    for c in plan_chunks(3, chunk, proc.context(0)):
+        out += [int(f[0, 0, 0]) for f in proc.frames(c, dict(enumerate(frames)), None, 3)]
+    assert out == [0, 10, 20, 30, 40, 50, 60, 70, 80, 80, 80, 80]
+
+
+def test_space_time_model_needs_a_factor(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="--fps-factor 2"):
+        upscale_video(CLIP, tmp_path / "o.mp4", UpscaleOptions(model="safa"))

@@ -33,7 +33,9 @@ def preflight(src: Path, dst: Path, opts: UpscaleOptions) -> ModelSpec:
     check_replaceable(dst)
     _check_name_length(dst)
     spec = model_spec(opts.model)
-    if spec.kind not in ("recurrent", "window"):
+    if spec.kind == "spacetime" and opts.fps_factor < 2:
+        raise UserError(f"{spec.name} makes new frames as well as pixels: give --fps-factor 2 or more")
+    if spec.kind not in ("recurrent", "window", "spacetime"):
         raise UserError(f"{spec.name} is not a x4 super-resolution model ({spec.description})")
     if spec.name == "bicubic" and opts.weights is not None:
         raise UserError("the bicubic model has no weights; drop --weights")

@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
+import torch
 
+from seemup.runtime.device import autocast
+from seemup.runtime.frames import masks_to_tensor, to_tensor, to_uint8
 from seemup.runtime.runner import ModelRunner
 
 from .schedule import Chunk, window_context, window_indices
@@ -135,3 +138,36 @@ class InterpolatingProcessor:
                 dense_masks.update((i * n + k, m) for k, m in enumerate(made, start=1))
         wide = Chunk(chunk.index, chunk.out_start * n, chunk.out_end * n, chunk.in_start * n, chunk.in_end * n)
         return self.inner.frames(wide, dense, dense_masks, num_frames * n)
+
+
+class SpaceTimeProcessor:
+    """A one-stage space-time network (SAFA, ``--model safa --fps-factor N``): input frames i and i + 1 give
+    the x4 frames at t = k / N, k = 0 .. N - 1 (t = 0 is frame i itself, upscaled by the same network); the
+    last input frame has no successor: it is t = 1 of the pair before it, repeated N times, so the output
+    has N times the input's frames, like the cascade's."""
+
+    lookahead = 1
+
+    def __init__(self, runner: ModelRunner, factor: int) -> None:
+        self.runner = runner
+        self.factor = factor
+
+    def context(self, overlap: int) -> int:
+        return 1  # the last frame is computed from the pair before it
+
+    def _pair(self, a: np.ndarray, b: np.ndarray, times: list[float], masks: np.ndarray | None) -> np.ndarray:
+        runner = self.runner
+        with torch.inference_mode():
+            with autocast(runner.device, runner.precision):
+                out = runner.model(to_tensor(a[None], runner.device), to_tensor(b[None], runner.device), times,
+                                   masks_to_tensor(masks, runner.device))
+            return to_uint8(out[0], in_place=True)
+
+    def frames(self, chunk: Chunk, lr: Frames, masks: Frames | None, num_frames: int) -> Iterator[np.ndarray]:
+        n = self.factor
+        for i in range(chunk.out_start, chunk.out_end):
+            first, times = (i, [k / n for k in range(n)]) if i + 1 < num_frames else (max(0, i - 1), [1.0])
+            second = min(first + 1, num_frames - 1)
+            m = np.stack([masks[first], masks[second]])[None] if masks is not None else None
+            out = self._pair(lr[first], lr[second], times, m)
+            yield from (out if len(out) == n else [out[0]] * n)

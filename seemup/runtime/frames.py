@@ -3,14 +3,19 @@ clamp, x 255 and round half to even out, as saving a PNG does)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
 
 def to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """[..., h, w, 3] uint8 -> [..., 3, h, w] float32 in [0, 1] on ``device``."""
-    t = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
-    return t.movedim(-1, -3).float().div_(255.0)
+    """[..., h, w, 3] uint8 -> [..., 3, h, w] float32 in [0, 1] on ``device`` (a new tensor: a decoder's
+    read-only frame is never written through)."""
+    with warnings.catch_warnings():  # torch warns that a read-only array could be written: it is only read
+        warnings.simplefilter("ignore", UserWarning)
+        t = torch.from_numpy(np.ascontiguousarray(frames))
+    return t.to(device, non_blocking=True).movedim(-1, -3).float().div_(255.0)
 
 
 def clip_to_tensor(frames: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:

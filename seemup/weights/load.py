@@ -92,7 +92,7 @@ def model_spec(name: str) -> ModelSpec:
 
 def load_for_inference(model: str, weights: str | Path | None, device: torch.device, precision: str = "fp32", *,
                        mask_source_id: str | None = None, auto_int8: bool = False, tile: int | None = None,
-                       tile_overlap: int = 16) -> LoadedModel:
+                       tile_overlap: int = 16, spacetime: bool = False) -> LoadedModel:
     """Build ``model`` with ``weights`` (None or ``default``: its default set) on ``device``.
 
     ``precision``: fp32, fp16, bf16, int8 or auto (checked here, once). int8 turns the residual blocks into
@@ -100,10 +100,11 @@ def load_for_inference(model: str, weights: str | Path | None, device: torch.dev
     calibrated ranges and the CPU runs int8 exactly. ``mask_source_id``: the masks a SEEM model will be fed
     (an adapter trained on other masks is refused). Untrained networks (tests' tiny models, zero SEEM) come
     from a fixed seed, so a resumed job continues with the same network and the caller's random state is
-    left as it was.
+    left as it was. ``spacetime``: a one-stage space-time network (SAFA) is welcome too (upscale with
+    ``--fps-factor``); otherwise only x4 networks are.
     """
     spec = model_spec(model)
-    if spec.kind not in ("recurrent", "window"):
+    if spec.kind not in ("recurrent", "window", *(("spacetime",) if spacetime else ())):
         raise UserError(f"{spec.name} is not a x4 super-resolution model ({spec.description})")
     if spec.name == "bicubic" and weights not in (None, DEFAULT_WEIGHTS_WORD):
         raise UserError("the bicubic model has no weights; drop --weights")
