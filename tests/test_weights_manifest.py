@@ -154,7 +154,7 @@ def test_malformed_entries_are_rejected(changes, message):
 
 
 def test_seemup_weights_need_command_and_validation():
-    text = _entry(origin='"seemup"', training_data='"clips"', command='"python scripts/train_lite.py"')
+    text = _entry(origin='"seemup"', training_data='"clips"', command='"bash scripts/recipes/basicvsr-lite-footage.sh"')
     with pytest.raises(ManifestError, match="validation"):
         parse_manifest(text)
     text += '[[weights.validation]]\ndataset = "REDS4"\nspace = "rgb"\npsnr = 29.5\nsource = "seemup bench"\n'

@@ -102,8 +102,8 @@ def _saturation_error() -> float:
 
 def activation_qparams(lo: float, hi: float) -> tuple[float, int]:
     """uint8 scale and zero point covering [lo, hi] (widened to include 0, so that 0 is exact); shared with
-    quantization-aware training (seemup.training.qat, used by `seemup train --qat` and scripts/train_lite.py
-    --qat), which must round exactly as inference does."""
+    quantization-aware training (seemup.training.qat, used by `seemup train --qat`), which must round exactly
+    as inference does."""
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     scale = max(hi - lo, 1e-8) / QMAX
     return scale, int(round(-lo / scale))
