@@ -16,6 +16,9 @@ lite is basicvsr-lite's network time per frame in one recurrent pass over --fram
 bench_network.py measures it), at the precision `seemup upscale` picks on this CPU (int8 blocks where
 the CPU runs them exactly, else bf16 where native, else fp32). The three are timed in turns (lite, rife,
 cut, lite, ...) so that other load on the machine hits them alike, and the best of --repeat turns is kept.
+On a busy machine wall time still swings (the share moved between 7% and 15% on one 2-core machine shared
+with other jobs); ``--threads 1 --clock cpu`` times the process's own CPU time, which waiting for the cores
+does not inflate.
 Frames are real footage (01_dog.mp4 area-downscaled) when $SEEMUP_FOOTAGE is set, else random. Never in CI.
 
 --quality instead scores what a new frame looks like: from every clip of $SEEMUP_FOOTAGE, frames 40k and
@@ -98,16 +101,25 @@ def lite_runner(frames: list[np.ndarray]) -> tuple[Callable[[], None], str]:
     return run, precision
 
 
-def best_of(turns: int, jobs: dict[str, Callable[[], None]]) -> dict[str, float]:
+def gflop(job: Callable[[], None]) -> float:
+    """Floating-point operations of one run of ``job`` (torch's counter: convolutions and matrix products)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        job()
+    return counter.get_total_flops() / 1e9
+
+
+def best_of(turns: int, jobs: dict[str, Callable[[], None]], clock: Callable[[], float]) -> dict[str, float]:
     """Seconds of each job, the best of ``turns`` rounds in which every job runs once, in turn."""
     best = dict.fromkeys(jobs, float("inf"))
     for job in jobs.values():
         job()  # warm-up
     for _ in range(turns):
         for name, job in jobs.items():
-            start = time.perf_counter()
+            start = clock()
             job()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], clock() - start)
     return best
 
 
@@ -119,6 +131,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0, help="RIFE's process scale (1.0, 0.5, ...)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: this process's CPU time (with --threads 1: what other load cannot inflate)")
     ap.add_argument("--quality", action="store_true", help="Y-PSNR of new frames on $SEEMUP_FOOTAGE instead")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -137,15 +151,19 @@ def main() -> None:
             detector.next(frame)
 
     conv = cpu_conv_seconds(rife.precision, w, h, repeat=20)
-    print(f"machine: 64->64 3x3 conv at {w}x{h}: {conv * 1000:.1f} ms, {args.threads} threads", flush=True)
+    print(f"machine: 64->64 3x3 conv at {w}x{h}: {conv * 1000:.1f} ms wall, {args.threads} threads; timing by "
+          f"{args.clock} clock", flush=True)
     best = best_of(args.repeat, {"lite": lite, "rife": lambda: rife.between(frames[0], frames[1], times),
-                                 "cut": cuts})
+                                 "cut": cuts}, time.perf_counter if args.clock == "wall" else time.process_time)
     lite_ms = best["lite"] / args.frames * 1000
     rife_ms, cut_ms = best["rife"] * 1000, best["cut"] / args.frames * 1000
     added = (rife_ms + cut_ms) / n
     print(f"basicvsr-lite ({lite_precision}): {lite_ms:.1f} ms per frame at {w}x{h} -> {4 * w}x{4 * h}")
     print(f"RIFE ({rife.precision}, scale {args.scale}): {rife_ms:.1f} ms per call with {n - 1} new frame(s) "
           f"({rife_ms / (n - 1):.1f} ms per new frame); scene-cut check {cut_ms:.2f} ms per input frame")
+    lite_gflop, rife_gflop = gflop(lite) / args.frames, gflop(lambda: rife.between(frames[0], frames[1], times))
+    print(f"work: basicvsr-lite {lite_gflop:.1f} GFLOP per frame, RIFE {rife_gflop:.2f} GFLOP per call; per output "
+          f"frame the interpolator adds {100 * rife_gflop / n / lite_gflop:.1f}% of the operations")
     print(f"--fps-factor {n}, per output frame: basicvsr-lite alone {lite_ms:.1f} ms, cascade "
           f"{lite_ms + added:.1f} ms; the interpolator adds {added:.1f} ms = {100 * added / lite_ms:.1f}% "
           f"(target: at most 10%)")
