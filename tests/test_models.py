@@ -17,6 +17,8 @@ SMALL = {
     "edvr-m": {"num_feat": 16, "num_extract_block": 1, "num_reconstruct_block": 1, "deformable_groups": 2},
     "edvr-l": {"num_feat": 16, "num_extract_block": 1, "num_reconstruct_block": 1, "deformable_groups": 2},
     "bicubic": {},
+    **{name: {"num_feat": 8, "depth": 1, "num_extract_block": 1, "num_reconstruct_block": 1, "num_ff_block": 1,
+              "spynet_width": 0.125} for name in ("vsrt", "vsrt-vimeo")},
 }
 
 

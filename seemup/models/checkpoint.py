@@ -24,7 +24,8 @@ _MMAGIC_RENAMES = [
     (re.compile(r"^upsample2\.upsample_conv\."), "upconv2."),
     (re.compile(r"^pcd_alignment\."), "pcd_align."),
 ]
-_MMAGIC_SPYNET = re.compile(r"^(spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.conv\.(weight|bias)$")
+# mmedit-style SPyNet conv names, also one level deeper as in VSR-Transformer (``spynet.spynet.*``)
+_MMAGIC_SPYNET = re.compile(r"^((?:spynet\.)?spynet\.basic_module\.\d+\.basic_module\.)(\d+)\.conv\.(weight|bias)$")
 
 
 class CheckpointError(ValueError):

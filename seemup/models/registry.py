@@ -14,6 +14,7 @@ from .edvr import EDVR
 from .lite import BasicVSRLite
 from .rife import IFNet
 from .safa import SAFA
+from .vsrt import VSRT
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,6 @@ class ModelSpec:
     # "spacetime" (two LR frames and times t -> x4 frames at those t: SAFA, seemup.models.safa.upscale_pair)
     kind: str = "recurrent"
     description: str = ""
-    # CPU time per 320x180 output frame in units of one 64 -> 64 3x3 convolution at that size (channels-last),
-    # per precision: convolutions dominate, so this factor times the reference convolution's time on a CPU
-    # predicts the run there (seemup.pipeline.device.cpu_estimate_seconds). Measured on 2026-11-30, 2 threads,
-    # SEEM without its masks (docs/upscale.md); EDVR's deformable convolutions stay fp32, so its bf16 factor
-    # is higher. int8 (residual blocks in int8, the rest bf16) is counted in bf16 reference convolutions
-    # (basicvsr-lite: 37 since the block inputs are quantized in one pass).
-    cpu_cost: dict[str, float] = field(default_factory=dict)
 
     @property
     def uses_masks(self) -> bool:
@@ -53,21 +47,23 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def _both(name: str, builder: Callable[..., nn.Module], config: dict[str, Any], kind: str, desc: str,
-          cpu_cost: dict[str, float] | None = None, seem_cpu_cost: dict[str, float] | None = None) -> None:
-    register(ModelSpec(name, builder, {**config, "seem": False}, kind, desc, cpu_cost or {}))
-    register(ModelSpec(f"{name}-seem", builder, {**config, "seem": True}, kind, f"{desc} + SEEM", seem_cpu_cost or {}))
+def _both(name: str, builder: Callable[..., nn.Module], config: dict[str, Any], kind: str, desc: str) -> None:
+    """Register ``name`` and ``name-seem`` (the same network with the SEEM plug-in)."""
+    register(ModelSpec(name, builder, {**config, "seem": False}, kind, desc))
+    register(ModelSpec(f"{name}-seem", builder, {**config, "seem": True}, kind, f"{desc} + SEEM"))
 
 
-_both("basicvsr", BasicVSR, {"num_feat": 64, "num_block": 30}, "recurrent", "BasicVSR (64 feat, 30 blocks)",
-      {"fp32": 197, "bf16": 191}, {"fp32": 221, "bf16": 212})
+_both("basicvsr", BasicVSR, {"num_feat": 64, "num_block": 30}, "recurrent", "BasicVSR (64 feat, 30 blocks)")
 _both("edvr-m", EDVR, {"num_feat": 64, "num_frame": 5, "num_extract_block": 5, "num_reconstruct_block": 10},
-      "window", "EDVR-M (64 feat, 5 frames, TSA)", {"fp32": 572, "bf16": 805}, {"fp32": 607, "bf16": 853})
+      "window", "EDVR-M (64 feat, 5 frames, TSA)")
 _both("edvr-l", EDVR, {"num_feat": 128, "num_frame": 7, "num_extract_block": 5, "num_reconstruct_block": 40},
-      "window", "EDVR-L (128 feat, 7 frames, TSA)", {"fp32": 2195, "bf16": 2942}, {"fp32": 2334, "bf16": 3294})
+      "window", "EDVR-L (128 feat, 7 frames, TSA)")
 _both("basicvsr-lite", BasicVSRLite, {"num_feat": 64, "num_block": 8, "flow_width": 1.0, "flow_scale": 0.5},
-      "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)",
-      {"fp32": 50, "bf16": 49, "int8": 37})
+      "recurrent", "BasicVSR-lite for CPU (64 feat, 8 blocks, half-resolution flow)")
+_both("vsrt", VSRT, {"num_feat": 64, "num_frame": 5, "depth": 5}, "window",
+      "VSR-Transformer, REDS configuration (5 frames, depth 5, 64x64 patches)")
+_both("vsrt-vimeo", VSRT, {"num_feat": 64, "num_frame": 7, "depth": 7}, "window",
+      "VSR-Transformer, Vimeo-90K configuration (7 frames, depth 7, 64x64 patches)")
 _both("basicvsr-tiny", BasicVSR, {"num_feat": 16, "num_block": 2}, "recurrent",
       "tiny BasicVSR for tests and smoke runs (untrained)")
 
