@@ -75,8 +75,11 @@ def bench(
     from seemup.evaluation import build_mask_fn, build_run, build_runs, needs_masks, run_bench, tables, write_json
     from seemup.evaluation.checks import check_first_clip_crop, check_frames
     from seemup.metrics import SPACES
+    from seemup.runtime import ranks
     from seemup.runtime.device import resolve_device, resolve_precision
 
+    here = ranks.join()  # under torchrun each rank scores a block of the clips; rank 0 prints and writes
+    quiet = quiet or not here.is_main
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
 
@@ -90,7 +93,7 @@ def bench(
         check_output_file(json_path, "--json")
     if save_images is not None:
         check_writable_dir(save_images, "--save-images")
-    dev = resolve_device(device)
+    dev = resolve_device(ranks.rank_device(device, here))
     precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
     check_first_clip_crop(ds, crop_border, max_frames)
@@ -132,18 +135,25 @@ def bench(
                      baseline=base, masks=masks_fn, mask_source=mask_id, max_frames=max_frames,
                      progress=lambda n, desc: progress.update(task, advance=n, description=desc),
                      precision=precision, on_output=pictures)
-    for table in tables(report):
-        out.print(table)
-    if json_path is not None:
-        written = write_json(report, json_path)
-        if not quiet:
-            err.print(f"wrote {written}", markup=False, soft_wrap=True)
+    if here.is_main:
+        for table in tables(report):
+            out.print(table)
+        if json_path is not None:
+            written = write_json(report, json_path)
+            if not quiet:
+                err.print(f"wrote {written}", markup=False, soft_wrap=True)
     if pictures is not None:
-        from seemup.compare import write_bench_images
+        _write_pictures(pictures, save_images, quiet, err)
 
-        paths = write_bench_images(pictures, save_images)
-        if not quiet:
-            err.print(f"wrote {len(paths)} picture(s) to {save_images}", markup=False, soft_wrap=True)
+
+def _write_pictures(pictures: MiddleFrames, folder: Path, quiet: bool, err: Console) -> None:
+    """Each rank writes the pictures of the clips it scored (all of them in a plain run)."""
+    from seemup.compare import write_bench_images
+    from seemup.runtime import ranks
+
+    written = sum(ranks.everyone(len(write_bench_images(pictures, folder)), ranks.current()))
+    if not quiet:
+        err.print(f"wrote {written} picture(s) to {folder}", markup=False, soft_wrap=True)
 
 
 def _middle_frames(ds: EvalDataset, space: str | None, crop_border: int, max_frames: int | None) -> MiddleFrames:

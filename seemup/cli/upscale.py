@@ -77,6 +77,10 @@ def upscale(
     stop = _StopSignals()
     try:  # the imports too: torch takes seconds to load, and a Ctrl-C then deserves its line as well
         from seemup.pipeline import NullProgress, RichProgress, UpscaleOptions, upscale_video
+        from seemup.runtime import ranks
+
+        here = ranks.join()  # under torchrun: this process's rank (the group lasts as long as the process)
+        shown = not quiet and here.is_main
 
         options = UpscaleOptions(
             model=model, weights=weights, chunk=chunk, overlap=overlap, tile=tile,
@@ -84,12 +88,12 @@ def upscale(
             preset=preset, force=force, resume=resume, quiet=quiet, mask_source=mask_source,
             sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=_rate(fps), skip_damaged=skip_damaged,
         )
-        progress = stop.checked(NullProgress() if quiet else RichProgress(console=err))
+        progress = stop.checked(RichProgress(console=err) if shown else NullProgress())
 
         def notice(message: str) -> None:
             err.print(message, markup=False)
 
-        result = upscale_video(input, output, options, progress=progress, log=None if quiet else notice)
+        result = upscale_video(input, output, options, progress=progress, log=notice if shown else None)
     except Exception:
         if not stop.received:
             raise
@@ -104,7 +108,8 @@ def upscale(
         raise typer.Exit(128 + stop.signum) from None
     finally:
         stop.restore()
-    print(result.summary())
+    if here.is_main:
+        print(result.summary())
 
 
 class _StopSignals:

@@ -49,11 +49,13 @@ class UpscaleJob:
     out: Output
     progress: ProgressSink
     notes: list[str] = field(default_factory=list)
+    todo: list[Chunk] | None = None  # the chunks this process computes (a torchrun rank's share); None: all left
 
     def run(self, processor: Processor, masker: MaskSource | None,
             on_chunk: Callable[[int], None] | None = None) -> int:
-        """Compute chunks ``state.done`` .. end; returns the number of frames computed."""
-        first = self.plan[self.state.done]
+        """Compute the :meth:`pending` chunks; returns the number of frames computed."""
+        chunks = self.pending()
+        first = chunks[0]
         reader = read_frames(self.info.path, info=self.info, autorotate=self.out.autorotate, start=first.in_start)
         prefetch = Prefetcher(reader, depth=max(4, min(32, first.in_end - first.in_start)), closer=reader.close)
         source = iter(prefetch)
@@ -61,10 +63,12 @@ class UpscaleJob:
         masks: dict[int, np.ndarray] = {}
         next_index = first.in_start
         computed = 0
-        self.progress.start(self.info.num_frames, completed=first.out_start)
+        finished = self.state.finished
+        self.progress.start(self.info.num_frames, completed=sum(self.chunk_frames(c) for c in self.plan
+                                                               if c.index in finished))
         try:
-            for chunk in self.plan[self.state.done:]:
-                next_index = self._read_until(chunk.in_end, source, lr, next_index)
+            for chunk in chunks:
+                next_index = self._read_until(chunk.in_end, source, lr, next_index, keep_from=chunk.in_start)
                 for i in [i for i in lr if i < chunk.in_start]:
                     del lr[i]
                     masks.pop(i, None)
@@ -84,10 +88,26 @@ class UpscaleJob:
             reader.close()
         return computed
 
-    def _read_until(self, end: int, source: Iterator[np.ndarray], lr: dict[int, np.ndarray], index: int) -> int:
+    def pending(self) -> list[Chunk]:
+        """The chunks this process computes: its share of a torchrun job, else every one not yet finished."""
+        if self.todo is not None:
+            return self.todo
+        finished = self.state.finished
+        return [c for c in self.plan if c.index not in finished]
+
+    def chunk_frames(self, chunk: Chunk) -> int:
+        """The output frames ``chunk`` writes."""
+        return chunk.size
+
+    def _read_until(self, end: int, source: Iterator[np.ndarray], lr: dict[int, np.ndarray], index: int,
+                    keep_from: int = 0) -> int:
+        """Read up to frame ``end``; frames before ``keep_from`` (chunks done before or by other ranks) are
+        decoded and dropped."""
         while index < end:
             try:
-                lr[index] = next(source)
+                frame = next(source)
+                if index >= keep_from:
+                    lr[index] = frame
             except StopIteration:
                 raise UserError(f"{self.info.path}: ended after {index} of {self.info.num_frames} frames") from None
             index += 1

@@ -102,7 +102,7 @@ def deal(job: UpscaleJob) -> None:
     left = [c for c in job.plan if c.index not in finished]
     job.todo = [left[i] for i in ranks.share(len(left))]
     if ranks.is_main:
-        frames = {c.index: c.size * job.factor for c in job.plan}
+        frames = {c.index: job.chunk_frames(c) for c in job.plan}
         job.progress = JobProgress(job.progress, job.state, frames, {c.index for c in job.todo})
         job.notes.append(f"{ranks.world_size} ranks: {len(left)} chunks dealt out, {len(job.todo)} computed "
                          "by rank 0")

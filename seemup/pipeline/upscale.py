@@ -20,6 +20,7 @@ from seemup.video.negotiate import check_output
 from seemup.weights.int8_ranges import ranges_path
 from seemup.weights.load import LoadedModel, load_for_inference, open_masks
 
+from . import team
 from .checks import check_frame_folder, check_memory, preflight
 from .estimate import notice_for
 from .job import Output, UpscaleJob
@@ -27,7 +28,7 @@ from .options import UpscaleOptions, UpscaleResult
 from .processors import Processor, RecurrentProcessor, WindowProcessor
 from .progress import NullProgress, ProgressSink
 from .schedule import plan_chunks
-from .state import JobLock, open_job, partial_dir_for, read_state, saved_chunk
+from .state import finished_count, partial_dir_for, read_state, saved_chunk
 
 __all__ = ["JobInterrupted", "UpscaleOptions", "UpscaleResult", "kept_after_stop", "upscale_video"]
 
@@ -62,6 +63,9 @@ def upscale_video(
         raise
     except KeyboardInterrupt as exc:
         raise JobInterrupted(kept_after_stop(Path(output))) from exc
+    except Exception as exc:
+        team.on_error(exc)  # under torchrun, an error of this rank alone ends the process
+        raise
     finally:
         progress.close()
 
@@ -69,8 +73,8 @@ def upscale_video(
 def kept_after_stop(output: Path) -> str:
     """What an interrupted run of ``output`` left on disk, from the partial folder's state."""
     saved = read_state(output) or {}
-    done = saved.get("done")
-    if isinstance(done, int) and done > 0:
+    done = finished_count(output)
+    if done > 0:
         return (f"{done}/{saved.get('num_chunks', '?')} chunks kept in {partial_dir_for(output)}; "
                 "rerun with --resume to continue")
     return f"no chunk was finished, nothing kept; {output} is unchanged"
@@ -78,9 +82,10 @@ def kept_after_stop(output: Path) -> str:
 
 def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
              log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+    opts = team.for_this_rank(opts)  # under torchrun: this rank's GPU
     opts.validate()
     spec = preflight(src, dst, opts)
-    with JobLock(dst) as lock:  # held until the output is in place or the run has stopped; dropped on a crash
+    with team.locked(dst) as lock:  # held until the output is in place or the run has stopped; dropped on a crash
         check_target(dst, opts.force)
         result = _run_job(src, dst, spec, opts, progress, log or (lambda _msg: None), on_chunk)
     if lock.note:
@@ -91,7 +96,8 @@ def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
 def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progress: ProgressSink,
              say: Callable[[str], None], on_chunk: Callable[[int], None] | None) -> UpscaleResult:
     frame_dir_out = is_frame_dir_target(dst)
-    info = _probe_input(src, dst, opts, frame_dir_out, progress)  # counting the frames decodes the whole input
+    # counting the frames decodes the whole input (once: rank 0 tells the other ranks)
+    info = team.decide(lambda: _probe_input(src, dst, opts, frame_dir_out, progress))
     device = resolve_device(opts.device)
     requested = "fp32" if opts.fp32 else opts.precision
     notes = [f"{info.undecodable} of {info.num_frames + info.undecodable} frames could not be decoded and "
@@ -121,19 +127,22 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
                      "(cropped back)")
     processor: Processor = (WindowProcessor(loaded.runner, window) if window
                             else RecurrentProcessor(loaded.runner, uses_context=spec.name != "bicubic"))
-    chunk, overlap = _chunking(opts, dst, loaded, processor, (width, height))
+    chunk, overlap = team.decide(lambda: _chunking(opts, dst, loaded, processor, (width, height)))
     plan = plan_chunks(info.num_frames, chunk, overlap)
     at_once = processor.frames_at_once if window else max(2, plan[0].in_end - plan[0].in_start)
     check_memory(loaded.runner, spec, window, (width, height), at_once)
     fingerprint = _fingerprint(opts, loaded, masker.id if masker else None, info, chunk, overlap, frame_dir_out)
-    state = open_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
+    state = team.open_shared_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
     if opts.resume and state.done:
         say(f"resuming {dst}: {state.done}/{len(plan)} chunks already done")
     settings = opts.encode_settings().for_target(dst)
     out = Output(dst, frame_dir_out, settings, segment_suffix(settings.resolved_codec()),
                  (width * SCALE, height * SCALE), autorotate, opts.force)
     job = UpscaleJob(info, plan, state, out, progress, notes)
-    resumed_from = (plan[state.done].out_start if state.done < len(plan) else info.num_frames) if state.done else 0
+    team.deal(job)  # under torchrun: this rank's block of the chunks left
+    finished = state.finished  # the first chunk left is where a resumed run starts (ranks finish in any order)
+    left = [c for c in plan if c.index not in finished]
+    resumed_from = (left[0].out_start if left else info.num_frames) if finished else 0
     computed, seconds = _execute(job, processor, masker, on_chunk, say)
     return UpscaleResult(
         output=dst, model=spec.name, weights=loaded.weights, device=str(device), precision=loaded.precision,
@@ -160,9 +169,11 @@ def _execute(job: UpscaleJob, processor: Processor, masker: MaskSource | None,
     t0 = time.perf_counter()
     computed = 0
     try:
-        if job.state.done < len(job.plan):
+        if job.pending():
             computed = job.run(processor, masker, on_chunk)
-        job.assemble()
+        computed = team.finish(job, computed)  # every rank's chunks are on disk
+        if team.is_main():
+            job.assemble()
     except BaseException as exc:
         job.after_failure(exc, say)
         raise

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,8 +73,11 @@ def shared_error(exc: UserError) -> UserError:
 
 
 def stop_alone(exc: Exception, ranks: Ranks) -> None:
-    """Raise :class:`RankStopped` for ``exc`` when it was raised on this rank alone under torchrun."""
+    """Raise :class:`RankStopped` for ``exc`` when it was raised on this rank alone under torchrun
+    (``SEEMUP_DEBUG=1`` prints its traceback first)."""
     if ranks.enabled and not getattr(exc, "on_every_rank", False):
+        if os.environ.get("SEEMUP_DEBUG"):
+            traceback.print_exception(exc)
         what = str(exc) if isinstance(exc, UserError) else f"{exc.__class__.__name__}: {exc}"
         raise RankStopped(f"error: {ranks}: {what}") from exc
 
