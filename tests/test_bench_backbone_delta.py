@@ -8,7 +8,7 @@ from rich.console import Console
 
 from seemup.data.eval_datasets import EvalDataset
 from seemup.evaluation import report_json, tables
-from seemup.evaluation.runner import BenchReport, ClipScore, ModelResult
+from seemup.evaluation.bench import BenchReport, ClipScore, ModelResult
 
 
 def _result(label: str, model: str, scores: dict[str, float]) -> ModelResult:

@@ -14,7 +14,7 @@ from rich.table import Table
 import seemup
 from seemup.atomicfile import atomic_write_text
 
-from .runner import BenchReport, ClipScore, ModelResult
+from .bench import BenchReport, ClipScore, ModelResult
 from .spacetime_run import PartScore, SpaceTimeReport, SpaceTimeResult
 
 PSNR_DIGITS, SSIM_DIGITS = 4, 5  # as the SEEM paper prints its tables
