@@ -3,10 +3,10 @@
 from seemup.data.frame_indices import window_indices
 from seemup.weights.load import LoadedModel
 
+from .bench import BenchReport, ClipScore, ModelResult, run_bench
 from .build import build_mask_fn, build_run, build_runs, needs_masks
 from .inference import super_resolve
 from .report import model_table, report_json, summary_table, tables, write_json
-from .bench import BenchReport, ClipScore, ModelResult, run_bench
 
 __all__ = [
     "BenchReport", "ClipScore", "LoadedModel", "ModelResult", "build_mask_fn", "build_run", "build_runs",

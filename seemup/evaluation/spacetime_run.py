@@ -27,9 +27,9 @@ from seemup.pipeline.scenecut import is_cut as scene_cut
 from seemup.pipeline.schedule import Chunk
 from seemup.weights.load import LoadedModel
 
+from .bench import BenchReport, ClipScore, ModelResult, OnOutput, Progress, _peak_rss_bytes
 from .checks import check_loaded_clip
 from .inference import super_resolve
-from .runner import BenchReport, ClipScore, ModelResult, OnOutput, Progress, _peak_rss_bytes
 from .spacetime import PUBLISHED_VID4, TIME_FACTOR, WINDOW, Pass, Published, plan_passes
 
 MaskFn = Callable[[list[np.ndarray]], np.ndarray]
