@@ -115,7 +115,7 @@ class SAFA(nn.Module):
         """``lr0``, ``lr1``: [B, 3, h, w] RGB in [0, 1]; ``ts``: times (a list, a tensor [n], or [B, n] for a
         time per sample); ``masks``: [B, 2, 64, h, w] for ``safa-seem`` (frame 0's, then frame 1's)."""
         check_pair(lr0, lr1, masks, self.uses_masks)
-        times = as_times(ts, lr0.shape[0], lr0.device)
+        times = as_times(ts, lr0.shape[0])
         h, w = lr0.shape[-2:]
         img0, img1 = self.prepare(lr0), self.prepare(lr1)
         feat, i0, i1 = self.block.extract_feat(img0, img1)
@@ -127,7 +127,7 @@ class SAFA(nn.Module):
     @staticmethod
     def prepare(lr: torch.Tensor) -> torch.Tensor:
         """LR RGB [B, 3, h, w] -> the network's input: BGR, OpenCV bicubic x4 of 8-bit levels, padded to 32."""
-        hr = upscale_like_reference(lr.flip(1)).to(torch.promote_types(lr.dtype, torch.float32))
+        hr = upscale_like_reference(lr.flip(1), torch.promote_types(lr.dtype, torch.float32))
         ph, pw = -hr.shape[-2] % PAD, -hr.shape[-1] % PAD
         return F.pad(hr, (0, pw, 0, ph)) if ph or pw else hr
 
@@ -136,7 +136,7 @@ class SAFA(nn.Module):
                  refine: Callable[[int, torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """One output frame (BGR, padded size) at times ``t`` [B] from prepared inputs and head features."""
         b, _, hh, ww = img0.shape
-        timestep = t.to(feat.dtype).view(b, 1, 1, 1).expand(b, 1, hh // 2, ww // 2)
+        timestep = t.to(feat.dtype).to(feat.device).view(b, 1, 1, 1).expand(b, 1, hh // 2, ww // 2)
         flow = img0.new_zeros((b, 6, hh, ww))
         flow = self.block(i0, i1, feat, timestep, flow, self.sample_scale and self.training, refine)
         mask = torch.sigmoid(flow[:, 4:5])
@@ -167,10 +167,11 @@ class SAFA(nn.Module):
         return refine
 
 
-def as_times(ts: Sequence[float] | torch.Tensor, batch: int, device: torch.device) -> torch.Tensor:
-    """Times as a float32 tensor [B, n]; a ValueError unless every t is in [0, 1] and there is at least one."""
-    t = ts.detach().to(device=device, dtype=torch.float32) if isinstance(ts, torch.Tensor) else \
-        torch.tensor([float(v) for v in ts], dtype=torch.float32, device=device)
+def as_times(ts: Sequence[float] | torch.Tensor, batch: int) -> torch.Tensor:
+    """Times as a float64 CPU tensor [B, n] (cast to the features' dtype, then moved, where used); a ValueError
+    unless every t is in [0, 1] and there is at least one."""
+    t = ts.detach().cpu().to(torch.float64) if isinstance(ts, torch.Tensor) else \
+        torch.tensor([float(v) for v in ts], dtype=torch.float64)
     if t.dim() == 1:
         t = t.unsqueeze(0).expand(batch, -1)
     if t.dim() != 2 or t.shape[0] != batch or t.shape[1] == 0:

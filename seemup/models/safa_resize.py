@@ -94,6 +94,6 @@ def opencv_bicubic_x4(levels: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def upscale_like_reference(frames_bgr: torch.Tensor) -> torch.Tensor:
-    """[B, 3, h, w] BGR in [0, 1] -> [B, 3, 4h, 4w] float32: 8-bit levels, OpenCV bicubic x4, then / 255."""
-    return opencv_bicubic_x4(quantize_8bit(frames_bgr)).to(torch.float32) / 255.0
+def upscale_like_reference(frames_bgr: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """[B, 3, h, w] BGR in [0, 1] -> [B, 3, 4h, 4w] of ``dtype``: 8-bit levels, OpenCV bicubic x4, then / 255."""
+    return opencv_bicubic_x4(quantize_8bit(frames_bgr)).to(dtype) / 255.0
