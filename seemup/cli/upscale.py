@@ -18,8 +18,23 @@ if TYPE_CHECKING:
     from seemup.pipeline import ProgressSink
 
 _HELP = {
-    "input": "Input video file, or a folder of png/jpg frames.",
-    "output": "Output video (.mp4, .mkv, .mov, .webm, ...) or a folder name for PNG frames.",
+    "paths": "IN OUT: an input video file or folder of png/jpg frames, and the output video (.mp4, .mkv, .mov, "
+             ".webm, ...) or a folder name for PNG frames. With --out-dir: any number of inputs (videos, or "
+             "folders of videos).",
+    "out_dir": "Upscale every input into this folder, each under its own name: one model load for all, finished "
+               "outputs skipped (--force remakes them), a failing file reported while the others go on, a table at "
+               "the end; exit status 1 if any file failed.",
+    "outscale": "Output size = input size x this factor (e.g. 2 or 1.5; more than 1, at most 16). The network "
+                "still runs x4; each frame is then resized once: area averaging down to the size, Lanczos beyond "
+                "x4. Sizes are as displayed: the output has square pixels (anamorphic input is widened, never "
+                "squeezed) and even width and height for 4:2:0 video (the summary says how it was rounded).",
+    "size": "Output size WxH (e.g. 1920x1080): the picture fitted in that box at its display aspect, resized as "
+            "for --outscale.",
+    "height": "Output height H (e.g. 1080); the width follows the display aspect; resized as for --outscale.",
+    "start": "Only from this time on (seconds, or HH:MM:SS.ms, like ffmpeg's -ss): a quick preview. The frames "
+             "are those of a whole run with the same --chunk and --overlap; audio and subtitles are cut to match.",
+    "duration": "Only this long (seconds, or HH:MM:SS.ms, like ffmpeg's -t).",
+    "frames": "Only frames A to B-1 (A:B, counted from 0; A: to the end, :B from the start), as --start does.",
     "model": "Registered model name (see `seemup weights list`): basicvsr, basicvsr-lite, edvr-m, ..., bicubic.",
     "weights": "Weights file or weight-set name (default: the model's default set).",
     "chunk": "Frames per temporal chunk for recurrent models (default: sized for the device's memory).",
@@ -47,8 +62,14 @@ _HELP = {
 
 @app.command()
 def upscale(
-    input: Path = typer.Argument(..., help=_HELP["input"]),
-    output: Path = typer.Argument(..., help=_HELP["output"]),
+    paths: list[Path] = typer.Argument(..., metavar="PATH", help=_HELP["paths"]),
+    out_dir: Path | None = typer.Option(None, "--out-dir", "-O", help=_HELP["out_dir"]),
+    outscale: float | None = typer.Option(None, "--outscale", help=_HELP["outscale"]),
+    size: str | None = typer.Option(None, "--size", metavar="WxH", help=_HELP["size"]),
+    height: int | None = typer.Option(None, "--height", help=_HELP["height"]),
+    start: str | None = typer.Option(None, "--start", metavar="TIME", help=_HELP["start"]),
+    duration: str | None = typer.Option(None, "--duration", metavar="TIME", help=_HELP["duration"]),
+    frames: str | None = typer.Option(None, "--frames", metavar="A:B", help=_HELP["frames"]),
     model: str = typer.Option("basicvsr", "--model", "-m", help=_HELP["model"]),
     weights: str | None = typer.Option(None, "--weights", "-w", help=_HELP["weights"]),
     chunk: int | None = typer.Option(None, "--chunk", help=_HELP["chunk"]),
@@ -70,8 +91,11 @@ def upscale(
     fps: str | None = typer.Option(None, "--fps", help=_HELP["fps"]),
     skip_damaged: bool = typer.Option(False, "--skip-damaged", help=_HELP["skip_damaged"]),
 ) -> None:
-    """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM); resumable, never half-writes OUT."""
+    """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM), or many into --out-dir; resumable, never
+    half-writes an output."""
     from rich.console import Console
+
+    input, output = _input_and_output(paths, out_dir)
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     stop = _StopSignals()
@@ -87,12 +111,20 @@ def upscale(
             tile_overlap=tile_overlap, device=device, precision=precision, fp32=fp32, codec=codec, crf=crf,
             preset=preset, force=force, resume=resume, quiet=quiet, mask_source=mask_source,
             sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=_rate(fps), skip_damaged=skip_damaged,
+            outscale=outscale, size=_size(size), height=height, start=_time(start, "--start"),
+            duration=_time(duration, "--duration"), frames=_frames(frames),
         )
         progress = stop.checked(RichProgress(console=err) if shown else NullProgress())
 
         def notice(message: str) -> None:
             err.print(message, markup=False)
 
+        if out_dir is not None:
+            from .upscale_many import upscale_many
+
+            upscale_many(paths, out_dir, options, err, stop.checked, lambda: bool(stop.received),
+                         notice if shown else None)
+            return
         result = upscale_video(input, output, options, progress=progress, log=notice if shown else None)
     except Exception:
         if not stop.received:
@@ -100,10 +132,11 @@ def upscale(
         # Ctrl-C also reaches the ffmpeg processes, whose end can surface first as an error of their own
         from seemup.pipeline.upscale import kept_after_stop
 
-        err.print(f"interrupted: {kept_after_stop(output)}", markup=False)
+        kept = kept_after_stop(output) if output is not None else "finished files are in place"
+        err.print(f"interrupted: {kept}", markup=False)
         raise typer.Exit(128 + stop.signum) from None
     except KeyboardInterrupt as exc:  # Typer would exit 130 without a word: say what was kept
-        kept = getattr(exc, "kept", None) or f"nothing was written; {output} is unchanged"
+        kept = getattr(exc, "kept", None) or f"nothing was written; {output or 'no output'} is unchanged"
         err.print(f"interrupted: {kept}", markup=False)
         raise typer.Exit(128 + stop.signum) from None
     finally:
@@ -168,6 +201,34 @@ class _CheckedProgress:
 
     def close(self) -> None:
         self.sink.close()
+
+
+def _input_and_output(paths: list[Path], out_dir: Path | None) -> tuple[Path | None, Path | None]:
+    """IN OUT, as always; with --out-dir, none (every path is an input)."""
+    if out_dir is not None:
+        return None, None
+    if len(paths) != 2:
+        raise UserError(f"give an input and an output (IN OUT), or inputs and --out-dir DIR; got {len(paths)} "
+                        f"path{'s' if len(paths) != 1 else ''}", exit_code=2)
+    return paths[0], paths[1]
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    from seemup.pipeline.resize import parse_size
+
+    return parse_size(text) if text is not None else None
+
+
+def _time(text: str | None, option: str) -> Fraction | None:
+    from seemup.pipeline.span import parse_time
+
+    return parse_time(text, option) if text is not None else None
+
+
+def _frames(text: str | None) -> tuple[int, int | None] | None:
+    from seemup.pipeline.span import parse_frames
+
+    return parse_frames(text) if text is not None else None
 
 
 def _rate(fps: str | None) -> Fraction | None:

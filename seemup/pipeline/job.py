@@ -21,6 +21,7 @@ from .prefetch import Prefetcher
 from .processors import Processor
 from .progress import ProgressSink
 from .schedule import Chunk
+from .span import FrameSpan
 from .state import JobState
 
 _STORED_FRAMES = re.compile(r"frame=\s*(\d+)")
@@ -51,6 +52,11 @@ class UpscaleJob:
     notes: list[str] = field(default_factory=list)
     todo: list[Chunk] | None = None  # the chunks this process computes (a torchrun rank's share); None: all left
 
+    @property
+    def written(self) -> FrameSpan:
+        """The output frames this job writes: all of them, or a preview's part."""
+        return FrameSpan(self.plan[0].out_start, self.plan[-1].out_end, self.info.num_frames)
+
     def run(self, processor: Processor, masker: MaskSource | None,
             on_chunk: Callable[[int], None] | None = None) -> int:
         """Compute the :meth:`pending` chunks; returns the number of frames computed."""
@@ -64,8 +70,8 @@ class UpscaleJob:
         next_index = first.in_start
         computed = 0
         finished = self.state.finished
-        self.progress.start(self.info.num_frames, completed=sum(self.chunk_frames(c) for c in self.plan
-                                                               if c.index in finished))
+        self.progress.start(self.written.count, completed=sum(self.chunk_frames(c) for c in self.plan
+                                                              if c.index in finished))
         try:
             for chunk in chunks:
                 next_index = self._read_until(chunk.in_end, source, lr, next_index, keep_from=chunk.in_start)
@@ -118,7 +124,7 @@ class UpscaleJob:
         w, h = self.out.size
         if self.out.frame_dir:
             writer = FrameWriter(self.state.frames_dir, w, h, self.info.fps, atomic=False,
-                                 start_number=chunk.out_start)
+                                 start_number=chunk.out_start - self.written.first)
         else:
             writer = FrameWriter(self.state.segment(chunk.index, self.out.segment_suffix), w, h, self.info.fps,
                                  settings=self.out.settings, force=True,
@@ -140,7 +146,7 @@ class UpscaleJob:
     def assemble(self) -> None:
         """Put the finished chunks together and check that every planned frame is there before the result is
         renamed onto the output (so a run never ends with a shorter output and exit status 0)."""
-        dst, n = self.out.path, self.info.num_frames
+        dst, n = self.out.path, self.written.count
         check_replaceable(dst)
         if self.out.frame_dir:
             folder = self.state.frames_dir
@@ -155,9 +161,9 @@ class UpscaleJob:
         if missing:
             raise UserError(f"partial output in {self.state.dir} lacks {', '.join(missing[:3])}; rerun with --force")
         joined = self.state.joined(dst.suffix)
-        self.notes += join_segments(segments, joined, self.info.fps,
-                                    source=None if self.info.is_frame_dir else self.info,
-                                    rotation=0 if self.out.autorotate else self.info.rotation, force=True)
+        info, cut = self.written.source_view(self.info)
+        self.notes += join_segments(segments, joined, info.fps, source=None if info.is_frame_dir else info,
+                                    rotation=0 if self.out.autorotate else info.rotation, force=True, cut=cut)
         have = stored_frames(joined)
         if have != n:
             counted = f"has {have} of" if have >= 0 else "cannot be counted against"

@@ -10,6 +10,9 @@ from seemup.errors import UserError
 from seemup.runtime.runner import MIN_TILE
 from seemup.video import EncodeSettings
 
+from .resize import SizeRequest
+from .span import SpanRequest
+
 
 @dataclass
 class UpscaleOptions:
@@ -35,6 +38,12 @@ class UpscaleOptions:
     cache_dir: Path | None = None
     fps: Fraction | None = None  # frame rate of a frame-folder input (default 25)
     skip_damaged: bool = False  # upscale the frames of a damaged stream that decode (else it is refused)
+    outscale: float | None = None  # output size (one of these three): input x outscale, at the display aspect
+    size: tuple[int, int] | None = None  # fitted in this box (w, h)
+    height: int | None = None  # this height
+    start: Fraction | None = None  # a preview: seconds from the file's start, as ffmpeg's -ss
+    duration: Fraction | None = None
+    frames: tuple[int, int | None] | None = None  # or frames [A, B)
 
     def validate(self) -> None:
         """One clear error for a bad value, before any work starts."""
@@ -48,10 +57,18 @@ class UpscaleOptions:
             raise UserError(f"--tile-overlap must be 0 or more, got {self.tile_overlap}")
         if self.tile and self.tile_overlap * 2 > self.tile:
             raise UserError(f"--tile-overlap {self.tile_overlap} must be at most half of --tile {self.tile}")
+        self.size_request().check()
+        self.span_request().check()
         self.encode_settings().validate()
 
     def encode_settings(self) -> EncodeSettings:
         return EncodeSettings(codec=self.codec, crf=self.crf, preset=self.preset)
+
+    def size_request(self) -> SizeRequest:
+        return SizeRequest(outscale=self.outscale, size=self.size, height=self.height)
+
+    def span_request(self) -> SpanRequest:
+        return SpanRequest(start=self.start, duration=self.duration, frames=self.frames)
 
 
 @dataclass

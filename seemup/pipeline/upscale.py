@@ -8,26 +8,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 from seemup.masks import MaskSource
 from seemup.models import ModelSpec
 from seemup.runtime.device import default_chunk, resolve_device, resolve_precision
-from seemup.runtime.runner import SCALE
 from seemup.video import VideoInfo, probe, segment_suffix
 from seemup.video.atomic import check_target, is_frame_dir_target
 from seemup.video.negotiate import check_output
 from seemup.weights.int8_ranges import ranges_path
-from seemup.weights.load import LoadedModel, load_for_inference, open_masks
+from seemup.weights.load import LoadedModel
 
 from . import team
 from .checks import check_frame_folder, check_memory, preflight
 from .estimate import notice_for
 from .job import Output, UpscaleJob
+from .loaded import ModelCache
 from .options import UpscaleOptions, UpscaleResult
 from .processors import Processor, RecurrentProcessor, WindowProcessor
 from .progress import NullProgress, ProgressSink
+from .resize import ResizingProcessor, pixel_aspect, plan_output_size
 from .schedule import plan_chunks
+from .span import resolve_span
 from .state import finished_count, partial_dir_for, read_state, saved_chunk
 
 __all__ = ["JobInterrupted", "UpscaleOptions", "UpscaleResult", "kept_after_stop", "upscale_video"]
@@ -49,16 +53,19 @@ def upscale_video(
     progress: ProgressSink | None = None,
     log: Callable[[str], None] | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    models: ModelCache | None = None,
 ) -> UpscaleResult:
     """Upscale ``input`` (video file or frame folder) x4 into ``output`` (video file or PNG folder).
 
     ``log`` receives notices (estimates, hints); ``on_chunk(k)`` runs after chunk ``k`` is safely on disk
-    (tests interrupt there). Bad input or options raise :class:`UserError`; an interruption raises
-    :class:`JobInterrupted`, which says what was kept.
+    (tests interrupt there). ``models`` keeps the network loaded for the next call (many files, one load).
+    Bad input or options raise :class:`UserError`; an interruption raises :class:`JobInterrupted`, which
+    says what was kept.
     """
     progress = progress or NullProgress()
     try:  # the display may already be live while the input is checked, so it is stopped on any way out
-        return _upscale(Path(input), Path(output), options or UpscaleOptions(), progress, log, on_chunk)
+        return _upscale(Path(input), Path(output), options or UpscaleOptions(), progress, log, on_chunk,
+                        models or ModelCache())
     except JobInterrupted:
         raise
     except KeyboardInterrupt as exc:
@@ -81,42 +88,48 @@ def kept_after_stop(output: Path) -> str:
 
 
 def _upscale(src: Path, dst: Path, opts: UpscaleOptions, progress: ProgressSink,
-             log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+             log: Callable[[str], None] | None, on_chunk: Callable[[int], None] | None,
+             models: ModelCache) -> UpscaleResult:
     opts = team.for_this_rank(opts)  # under torchrun: this rank's GPU
     opts.validate()
     spec = preflight(src, dst, opts)
     with team.locked(dst) as lock:  # held until the output is in place or the run has stopped; dropped on a crash
         check_target(dst, opts.force)
-        result = _run_job(src, dst, spec, opts, progress, log or (lambda _msg: None), on_chunk)
+        result = _run_job(src, dst, spec, opts, progress, log or (lambda _msg: None), on_chunk, models)
     if lock.note:
         result.notes.append(lock.note)
     return result
 
 
 def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progress: ProgressSink,
-             say: Callable[[str], None], on_chunk: Callable[[int], None] | None) -> UpscaleResult:
+             say: Callable[[str], None], on_chunk: Callable[[int], None] | None,
+             models: ModelCache) -> UpscaleResult:
     frame_dir_out = is_frame_dir_target(dst)
     # counting the frames decodes the whole input (once: rank 0 tells the other ranks)
     info = team.decide(lambda: _probe_input(src, dst, opts, frame_dir_out, progress))
+    span = resolve_span(opts.span_request(), info)  # a preview's frames, or all of them
     device = resolve_device(opts.device)
     requested = "fp32" if opts.fp32 else opts.precision
     notes = [f"{info.undecodable} of {info.num_frames + info.undecodable} frames could not be decoded and "
              "were skipped (--skip-damaged)"] if info.undecodable else []
     # frames of a video output keep their stored orientation; the rotation is carried over as metadata
-    autorotate = frame_dir_out or info.rotation == 0
+    # (unless they are resized: sizes are as displayed)
+    autorotate = frame_dir_out or info.rotation == 0 or opts.size_request().given
     width, height = info.display_size if autorotate else (info.width, info.height)
+    even = not frame_dir_out and opts.encode_settings().for_target(dst).needs_even_size()
+    sizing = plan_output_size(opts.size_request(), (width, height), pixel_aspect(info, autorotate), even)
     if not autorotate:
         notes.append(f"display rotation {info.rotation} degrees kept")
     if device.type == "cpu":  # before the weights load: the slow models are the ones to warn about
-        note = notice_for(spec.name, spec.uses_masks, (width, height), info.num_frames, requested,
+        note = notice_for(spec.name, spec.uses_masks, (width, height), span.count, requested,
                           resolve_precision(device, requested))
         if note:
             say(note)
-    masker = open_masks(opts.mask_source, device, quiet=opts.quiet, sam_checkpoint=opts.sam_checkpoint,
-                        cache_dir=opts.cache_dir) if spec.uses_masks else None
-    loaded = load_for_inference(spec.name, opts.weights, device, requested, auto_int8=True,
-                                mask_source_id=masker.id if masker else None, tile=opts.tile,
-                                tile_overlap=opts.tile_overlap)
+    masker = models.masks(opts.mask_source, device, quiet=opts.quiet, sam_checkpoint=opts.sam_checkpoint,
+                          cache_dir=opts.cache_dir) if spec.uses_masks else None
+    loaded = models.load(spec.name, opts.weights, device, requested, auto_int8=True,
+                         mask_source_id=masker.id if masker else None, tile=opts.tile,
+                         tile_overlap=opts.tile_overlap)
     notes += loaded.notes
     if spec.uses_masks:  # e.g. no adapter passes the acceptance rule: said before the work, not only after
         for note in loaded.notes:
@@ -128,17 +141,23 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
     processor: Processor = (WindowProcessor(loaded.runner, window) if window
                             else RecurrentProcessor(loaded.runner, uses_context=spec.name != "bicubic"))
     chunk, overlap = team.decide(lambda: _chunking(opts, dst, loaded, processor, (width, height)))
-    plan = plan_chunks(info.num_frames, chunk, overlap)
+    plan = span.restrict(plan_chunks(info.num_frames, chunk, overlap))  # a preview: the whole run's chunks
     at_once = processor.frames_at_once if window else max(2, plan[0].in_end - plan[0].in_start)
     check_memory(loaded.runner, spec, window, (width, height), at_once)
     fingerprint = _fingerprint(opts, loaded, masker.id if masker else None, info, chunk, overlap, frame_dir_out)
+    fingerprint.update({**span.stamp(), **sizing.stamp()})  # absent for the whole video at x4, as before
     state = team.open_shared_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
     if opts.resume and state.done:
         say(f"resuming {dst}: {state.done}/{len(plan)} chunks already done")
     settings = opts.encode_settings().for_target(dst)
-    out = Output(dst, frame_dir_out, settings, segment_suffix(settings.resolved_codec()),
-                 (width * SCALE, height * SCALE), autorotate, opts.force)
-    job = UpscaleJob(info, plan, state, out, progress, notes)
+    out = Output(dst, frame_dir_out, settings, segment_suffix(settings.resolved_codec()), sizing.size, autorotate,
+                 opts.force)
+    if sizing.filter:
+        processor = ResizingProcessor(processor, sizing)
+    notes += [*sizing.notes, *([] if span.whole else [f"preview: {span.describe(info)}"])]
+    # resized to the display aspect: written with a 1:1 pixel aspect ratio
+    job = UpscaleJob(replace(info, sar=Fraction(1)) if sizing.square_pixels else info, plan, state, out, progress,
+                     notes)
     team.deal(job)  # under torchrun: this rank's block of the chunks left
     finished = state.finished  # the first chunk left is where a resumed run starts (ranks finish in any order)
     left = [c for c in plan if c.index not in finished]
@@ -146,7 +165,7 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
     computed, seconds = _execute(job, processor, masker, on_chunk, say)
     return UpscaleResult(
         output=dst, model=spec.name, weights=loaded.weights, device=str(device), precision=loaded.precision,
-        in_size=(width, height), out_size=out.size, frames=info.num_frames, computed_frames=computed,
+        in_size=(width, height), out_size=out.size, frames=job.written.count, computed_frames=computed,
         seconds=seconds, chunk=chunk, overlap=overlap, tile=loaded.runner.tile, resumed_from=resumed_from,
         notes=job.notes + loaded.runner.notes,
     )

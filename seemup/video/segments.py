@@ -6,12 +6,14 @@ is assembled only when all exist.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 from .atomic import check_target, commit, remove_path, temp_path_for
 from .codecs import source_stream_args
+from .cut import cut_streams
 from .ffmpeg import VideoError, ffmpeg_cmd, file_url, run_ffmpeg
 from .probe import FrameTiming, VideoInfo
 from .timed import seconds_arg
@@ -79,8 +81,26 @@ def _dts_fix(fps: Fraction, *, timed: bool) -> str:
 
 
 def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, source: VideoInfo | None = None,
-                  rotation: int = 0, force: bool = False) -> list[str]:
-    """Concatenate ``segments`` (same codec and size) into ``target`` atomically; returns notes to report."""
+                  rotation: int = 0, force: bool = False,
+                  cut: tuple[Fraction, Fraction | None] | None = None) -> list[str]:
+    """Concatenate ``segments`` (same codec and size) into ``target`` atomically; returns notes to report.
+
+    ``cut`` (start, duration or None: to the end), in seconds from the source's start as ffmpeg's ``-ss``
+    counts them: the segments hold only that part of the video (a preview), so only that part of the source's
+    audio and subtitles is taken (:func:`cut_streams`), and the video starts with it."""
+    if cut is not None and source is not None and not source.is_frame_dir:
+        with tempfile.TemporaryDirectory(prefix="seemup-span-") as tmp:
+            part = cut_streams(source, cut[0], cut[1], Path(tmp))
+            return _join(segments, target, fps, part, rotation, force, offset=Fraction(0),
+                         source_shift=part.container_start)
+    return _join(segments, target, fps, source, rotation, force,
+                 offset=source.start_offset if source is not None else Fraction(0))
+
+
+def _join(segments: Sequence[Path], target: Path, fps: Fraction, source: VideoInfo | None, rotation: int,
+          force: bool, offset: Fraction, source_shift: Fraction = Fraction(0)) -> list[str]:
+    """``offset``: where the video starts after the source's other streams (seconds); ``source_shift``: where
+    the source's own streams start (a cut's first packet, which ffmpeg would otherwise move to 0)."""
     if not segments:
         raise VideoError("no segments to join")
     check_target(target, force)
@@ -94,12 +114,12 @@ def join_segments(segments: Sequence[Path], target: Path, fps: Fraction, *, sour
     if rotation % 360:
         args += ["-display_rotation", str(rotation % 360)]
     if durations is not None:  # the video's delay behind the audio, as in the source
-        args += ["-itsoffset", seconds_arg(source.start_offset)]
+        args += ["-itsoffset", seconds_arg(offset)]
     args += ["-i", file_url(listing)]
     notes: list[str] = []
     extra: list[str] = []
     if source is not None and not source.is_frame_dir:
-        args += ["-i", file_url(source.path)]
+        args += [*(["-itsoffset", seconds_arg(source_shift)] if source_shift else []), "-i", file_url(source.path)]
         extra, notes = source_stream_args(source, target, 1)
         notes += _picture_notes(source, segments[0])
     args += ["-map", "0:v:0", *extra, "-c:v", "copy", "-bsf:v", _dts_fix(fps, timed=durations is not None)]
