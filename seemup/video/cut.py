@@ -24,8 +24,9 @@ def cut_streams(source: VideoInfo, start: Fraction, duration: Fraction | None, f
     order, so the caller maps them as it would the source's. Its ``container_start`` is where its first packet
     lies after the span's start (ffmpeg moves a file's start to 0 when it reads it: the caller moves it back)."""
     span = ["-ss", seconds_arg(start), *(["-t", seconds_arg(duration)] if duration is not None else [])]
+    # the video is only there so that the file has a stream; its timecode would become a timecode track
     maps = ["-map", "0:v:0", "-map", "0:a?", "-map", "0:s?", "-map", "0:t?", "-map_metadata", "0",
-            "-map_chapters", "0", "-c", "copy"]
+            "-map_chapters", "0", "-metadata:s:v:0", "timecode=", "-c", "copy"]
     reasons = []
     for suffix in dict.fromkeys((source.path.suffix.lower() or ".mkv", ".mkv")):
         target = folder / f"span{suffix}"
