@@ -81,6 +81,8 @@ def test_one_load_failures_reported_finished_skipped(inputs: Path, tmp_path: Pat
     assert table[-1] == "2 done, 0 skipped, 1 failed"
     again = run_batch(items, opts, models=models)
     assert [o.status for o in again] == ["failed", "skipped", "skipped"] and models.loads == 1
+    with pytest.raises(UserError, match="unknown model"):
+        run_batch(items, UpscaleOptions(model="no-such-model", force=True), models=models)
 
 
 def test_cli_many_files(inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from seemup.errors import UserError
 from seemup.video import VIDEO_SUFFIXES, list_frame_files, natural_key
+from seemup.weights.load import model_spec
 
 from .loaded import ModelCache
 from .options import UpscaleOptions
@@ -109,6 +110,7 @@ def run_batch(items: Sequence[BatchItem], options: UpscaleOptions, *,
     :class:`JobInterrupted`, saying what was kept of the file under way."""
     models = models or ModelCache()
     options.validate()  # once, not once per file
+    model_spec(options.model)  # an unknown model name is one error, not one per file
     for folder in sorted({item.dst.parent for item in items}):
         try:
             folder.mkdir(exist_ok=True)
