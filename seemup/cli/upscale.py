@@ -56,6 +56,9 @@ _HELP = {
     "sam_checkpoint": "SAM checkpoint (.pth) for the masks.",
     "cache_dir": "Mask cache folder (default: $SEEMUP_CACHE_DIR, else ~/.cache/seemup/masks).",
     "skip_damaged": "Upscale a damaged video's decodable frames instead of refusing it (the output is shorter).",
+    "fps_factor": "N times as many frames over the same duration (integer >= 2): RIFE v4.0 makes N-1 frames after "
+                  "each input frame in LR, then the model upscales them all; scene cuts are never blended (the "
+                  "nearer frame is repeated) and the last frame is repeated N-1 times. Audio stays in sync.",
     "fps": "Frame rate of a frame-folder input (e.g. 24, 30000/1001; default 25).",
 }
 
@@ -90,6 +93,7 @@ def upscale(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help=_HELP["cache_dir"]),
     fps: str | None = typer.Option(None, "--fps", help=_HELP["fps"]),
     skip_damaged: bool = typer.Option(False, "--skip-damaged", help=_HELP["skip_damaged"]),
+    fps_factor: int = typer.Option(1, "--fps-factor", min=1, help=_HELP["fps_factor"]),
 ) -> None:
     """Upscale a video x4 (BasicVSR / EDVR, optionally with SEEM), or many into --out-dir; resumable, never
     half-writes an output."""
@@ -111,7 +115,7 @@ def upscale(
             tile_overlap=tile_overlap, device=device, precision=precision, fp32=fp32, codec=codec, crf=crf,
             preset=preset, force=force, resume=resume, quiet=quiet, mask_source=mask_source,
             sam_checkpoint=sam_checkpoint, cache_dir=cache_dir, fps=_rate(fps), skip_damaged=skip_damaged,
-            outscale=outscale, size=_size(size), height=height, start=_time(start, "--start"),
+            fps_factor=fps_factor, outscale=outscale, size=_size(size), height=height, start=_time(start, "--start"),
             duration=_time(duration, "--duration"), frames=_frames(frames),
         )
         progress = stop.checked(RichProgress(console=err) if shown else NullProgress())

@@ -42,7 +42,10 @@ class Output:
 
 @dataclass
 class UpscaleJob:
-    """The plan, its on-disk state and the output, with the notes gathered on the way."""
+    """The plan (in input frames), its on-disk state and the output, with the notes gathered on the way.
+
+    ``out_info``: the output's timeline when it has more frames than the input (``--fps-factor``: each
+    chunk then writes ``factor`` frames per input frame); None: the input's."""
 
     info: VideoInfo
     plan: list[Chunk]
@@ -50,12 +53,18 @@ class UpscaleJob:
     out: Output
     progress: ProgressSink
     notes: list[str] = field(default_factory=list)
+    out_info: VideoInfo | None = None
     todo: list[Chunk] | None = None  # the chunks this process computes (a torchrun rank's share); None: all left
+
+    def __post_init__(self) -> None:
+        self.out_info = self.out_info or self.info
+        self.factor = self.out_info.num_frames // self.info.num_frames
 
     @property
     def written(self) -> FrameSpan:
-        """The output frames this job writes: all of them, or a preview's part."""
-        return FrameSpan(self.plan[0].out_start, self.plan[-1].out_end, self.info.num_frames)
+        """The output frames this job writes, in the output's timeline: all of them, or a preview's part."""
+        return FrameSpan(self.plan[0].out_start * self.factor, self.plan[-1].out_end * self.factor,
+                         self.out_info.num_frames)
 
     def run(self, processor: Processor, masker: MaskSource | None,
             on_chunk: Callable[[int], None] | None = None) -> int:
@@ -74,7 +83,8 @@ class UpscaleJob:
                                                               if c.index in finished))
         try:
             for chunk in chunks:
-                next_index = self._read_until(chunk.in_end, source, lr, next_index, keep_from=chunk.in_start)
+                end = min(self.info.num_frames, chunk.in_end + getattr(processor, "lookahead", 0))
+                next_index = self._read_until(end, source, lr, next_index, keep_from=chunk.in_start)
                 for i in [i for i in lr if i < chunk.in_start]:
                     del lr[i]
                     masks.pop(i, None)
@@ -86,7 +96,7 @@ class UpscaleJob:
                                                     self.info.num_frames))
                 self.state.mark_done(chunk.index)
                 release_freed_memory()
-                computed += chunk.size
+                computed += chunk.size * self.factor
                 if on_chunk is not None:
                     on_chunk(chunk.index)
         finally:
@@ -103,7 +113,7 @@ class UpscaleJob:
 
     def chunk_frames(self, chunk: Chunk) -> int:
         """The output frames ``chunk`` writes."""
-        return chunk.size
+        return chunk.size * self.factor
 
     def _read_until(self, end: int, source: Iterator[np.ndarray], lr: dict[int, np.ndarray], index: int,
                     keep_from: int = 0) -> int:
@@ -122,13 +132,13 @@ class UpscaleJob:
     def _write(self, chunk: Chunk, frames: Iterator[np.ndarray]) -> None:
         """Encode the chunk's frames as they come (its segment file appears only when all are written)."""
         w, h = self.out.size
+        start, stop, info = chunk.out_start * self.factor, chunk.out_end * self.factor, self.out_info
         if self.out.frame_dir:
-            writer = FrameWriter(self.state.frames_dir, w, h, self.info.fps, atomic=False,
-                                 start_number=chunk.out_start - self.written.first)
+            writer = FrameWriter(self.state.frames_dir, w, h, info.fps, atomic=False,
+                                 start_number=start - self.written.first)
         else:
-            writer = FrameWriter(self.state.segment(chunk.index, self.out.segment_suffix), w, h, self.info.fps,
-                                 settings=self.out.settings, force=True,
-                                 timing=self.info.timing(chunk.out_start, chunk.out_end), video=self.info)
+            writer = FrameWriter(self.state.segment(chunk.index, self.out.segment_suffix), w, h, info.fps,
+                                 settings=self.out.settings, force=True, timing=info.timing(start, stop), video=info)
         try:
             with writer:
                 written = 0
@@ -136,8 +146,8 @@ class UpscaleJob:
                     writer.write(f)
                     written += 1
                     self.progress.advance(1)
-                if written != chunk.size:  # a bug, never a short segment kept as if complete
-                    raise RuntimeError(f"chunk {chunk.index} produced {written} of its {chunk.size} frames")
+                if written != stop - start:  # a bug, never a short segment kept as if complete
+                    raise RuntimeError(f"chunk {chunk.index} produced {written} of its {stop - start} frames")
         finally:
             close = getattr(frames, "close", None)
             if close is not None:
@@ -161,7 +171,7 @@ class UpscaleJob:
         if missing:
             raise UserError(f"partial output in {self.state.dir} lacks {', '.join(missing[:3])}; rerun with --force")
         joined = self.state.joined(dst.suffix)
-        info, cut = self.written.source_view(self.info)
+        info, cut = self.written.source_view(self.out_info)
         self.notes += join_segments(segments, joined, info.fps, source=None if info.is_frame_dir else info,
                                     rotation=0 if self.out.autorotate else info.rotation, force=True, cut=cut)
         have = stored_frames(joined)

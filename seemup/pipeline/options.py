@@ -38,6 +38,7 @@ class UpscaleOptions:
     cache_dir: Path | None = None
     fps: Fraction | None = None  # frame rate of a frame-folder input (default 25)
     skip_damaged: bool = False  # upscale the frames of a damaged stream that decode (else it is refused)
+    fps_factor: int = 1  # N > 1: N times the frames over the same duration (new frames made by RIFE in LR)
     outscale: float | None = None  # output size (one of these three): input x outscale, at the display aspect
     size: tuple[int, int] | None = None  # fitted in this box (w, h)
     height: int | None = None  # this height
@@ -49,6 +50,8 @@ class UpscaleOptions:
         """One clear error for a bad value, before any work starts."""
         if self.chunk is not None and self.chunk < 1:
             raise UserError(f"--chunk must be at least 1, got {self.chunk}")
+        if self.fps_factor < 1:
+            raise UserError(f"--fps-factor must be an integer of at least 2 (1: off), got {self.fps_factor}")
         if self.overlap < 0:
             raise UserError(f"--overlap must be 0 or more, got {self.overlap}")
         if self.tile is not None and self.tile != 0 and self.tile < MIN_TILE:

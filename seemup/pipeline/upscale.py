@@ -27,7 +27,7 @@ from .estimate import notice_for
 from .job import Output, UpscaleJob
 from .loaded import ModelCache
 from .options import UpscaleOptions, UpscaleResult
-from .processors import Processor, RecurrentProcessor, WindowProcessor
+from .processors import InterpolatingProcessor, Processor, RecurrentProcessor, SpaceTimeProcessor, WindowProcessor
 from .progress import NullProgress, ProgressSink
 from .resize import ResizingProcessor, pixel_aspect, plan_output_size
 from .schedule import plan_chunks
@@ -129,7 +129,7 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
                           cache_dir=opts.cache_dir) if spec.uses_masks else None
     loaded = models.load(spec.name, opts.weights, device, requested, auto_int8=True,
                          mask_source_id=masker.id if masker else None, tile=opts.tile,
-                         tile_overlap=opts.tile_overlap)
+                         tile_overlap=opts.tile_overlap, spacetime=spec.kind == "spacetime")
     notes += loaded.notes
     if spec.uses_masks:  # e.g. no adapter passes the acceptance rule: said before the work, not only after
         for note in loaded.notes:
@@ -138,14 +138,22 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
     if window and (width % 4 or height % 4):
         notes.append(f"input edge-padded to {width + (-width) % 4}x{height + (-height) % 4} for {spec.name} "
                      "(cropped back)")
-    processor: Processor = (WindowProcessor(loaded.runner, window) if window
+    processor: Processor = (SpaceTimeProcessor(loaded.runner, opts.fps_factor) if spec.kind == "spacetime"
+                            else WindowProcessor(loaded.runner, window) if window
                             else RecurrentProcessor(loaded.runner, uses_context=spec.name != "bicubic"))
     chunk, overlap = team.decide(lambda: _chunking(opts, dst, loaded, processor, (width, height)))
     plan = span.restrict(plan_chunks(info.num_frames, chunk, overlap))  # a preview: the whole run's chunks
-    at_once = processor.frames_at_once if window else max(2, plan[0].in_end - plan[0].in_start)
+    at_once = processor.frames_at_once if window else max(2, (plan[0].in_end - plan[0].in_start) * opts.fps_factor)
     check_memory(loaded.runner, spec, window, (width, height), at_once)
+    out_info = info
+    if spec.kind == "spacetime":
+        out_info = info.with_fps_factor(opts.fps_factor)
+    elif opts.fps_factor > 1:
+        processor, out_info = _interpolating(processor, info, opts.fps_factor, loaded, masker, notes)
     fingerprint = _fingerprint(opts, loaded, masker.id if masker else None, info, chunk, overlap, frame_dir_out)
-    fingerprint.update({**span.stamp(), **sizing.stamp()})  # absent for the whole video at x4, as before
+    if opts.fps_factor > 1:  # absent otherwise, so jobs stopped before the option existed still resume
+        fingerprint["fps_factor"] = opts.fps_factor
+    fingerprint.update({**span.stamp(), **sizing.stamp()})  # likewise absent for the whole video at x4
     state = team.open_shared_job(dst, fingerprint, len(plan), resume=opts.resume, force=opts.force)
     if opts.resume and state.done:
         say(f"resuming {dst}: {state.done}/{len(plan)} chunks already done")
@@ -154,21 +162,37 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
                  opts.force)
     if sizing.filter:
         processor = ResizingProcessor(processor, sizing)
+    if sizing.square_pixels:  # resized to the display aspect: written with a 1:1 pixel aspect ratio
+        out_info = replace(out_info, sar=Fraction(1))
     notes += [*sizing.notes, *([] if span.whole else [f"preview: {span.describe(info)}"])]
-    # resized to the display aspect: written with a 1:1 pixel aspect ratio
-    job = UpscaleJob(replace(info, sar=Fraction(1)) if sizing.square_pixels else info, plan, state, out, progress,
-                     notes)
+    job = UpscaleJob(info, plan, state, out, progress, notes, out_info)
     team.deal(job)  # under torchrun: this rank's block of the chunks left
     finished = state.finished  # the first chunk left is where a resumed run starts (ranks finish in any order)
     left = [c for c in plan if c.index not in finished]
-    resumed_from = (left[0].out_start if left else info.num_frames) if finished else 0
+    resumed_from = (left[0].out_start * job.factor if left else out_info.num_frames) if finished else 0
     computed, seconds = _execute(job, processor, masker, on_chunk, say)
+    if getattr(processor, "cuts", 0):
+        job.notes.append(f"{processor.cuts} scene cut(s): frames next to them repeated, not blended")
     return UpscaleResult(
         output=dst, model=spec.name, weights=loaded.weights, device=str(device), precision=loaded.precision,
         in_size=(width, height), out_size=out.size, frames=job.written.count, computed_frames=computed,
         seconds=seconds, chunk=chunk, overlap=overlap, tile=loaded.runner.tile, resumed_from=resumed_from,
         notes=job.notes + loaded.runner.notes,
     )
+
+
+def _interpolating(processor: Processor, info: VideoInfo, factor: int, loaded: LoadedModel,
+                   masker: MaskSource | None, notes: list[str]) -> tuple[InterpolatingProcessor, VideoInfo]:
+    """``--fps-factor``: RIFE in front of the x4 processor, and the output's timeline."""
+    from .interpolate import Interpolator
+    from .scenecut import is_cut
+
+    rife = Interpolator(device=loaded.runner.device, precision=loaded.precision)
+    out_info = info.with_fps_factor(factor)
+    notes.append(f"{factor}x frames by {rife.weights}: {info.fps} -> {out_info.fps} fps, "
+                 f"{info.num_frames} -> {out_info.num_frames} frames")
+    return InterpolatingProcessor(processor, rife.frames_after, factor, is_cut,
+                                  masker.batch if masker is not None else None), out_info
 
 
 def _probe_input(src: Path, dst: Path, opts: UpscaleOptions, frame_dir_out: bool,
@@ -214,11 +238,12 @@ def _chunking(opts: UpscaleOptions, dst: Path, loaded: LoadedModel, processor: P
     state.json: free memory may differ now, and a length chosen from it is no option the user gave), or
     what fits in free memory."""
     chunk = opts.chunk or (saved_chunk(dst) if opts.resume else None)
-    if loaded.num_frame:
+    if loaded.num_frame or loaded.kind == "spacetime":
         return chunk or 16, processor.context(opts.overlap)
     num_feat = int(loaded.spec.config.get("num_feat", 64))
-    chunk = chunk or default_chunk(loaded.runner.device, size[1], size[0], num_feat,
-                                   loaded.precision in ("fp16", "bf16"), streamed=hasattr(loaded.model, "stream"))
+    chunk = chunk or max(2, default_chunk(loaded.runner.device, size[1], size[0], num_feat,
+                                          loaded.precision in ("fp16", "bf16"), streamed=hasattr(loaded.model, "stream")
+                                          ) // opts.fps_factor)  # the network sees fps_factor frames per input frame
     return chunk, processor.context(opts.overlap)
 
 
@@ -239,15 +264,6 @@ def _fingerprint(opts: UpscaleOptions, loaded: LoadedModel, mask_id: str | None,
         "tile_overlap": opts.tile_overlap, "output": "png" if frame_dir_out else "video",
         "codec": None if frame_dir_out else [opts.codec, opts.crf, opts.preset],
     }
-
-
-def _file_stamp(path: Path) -> list[int] | None:
-    """Size and modification time of ``path`` (None when it does not exist)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _file_stamp(path: Path) -> list[int] | None:
