@@ -12,7 +12,7 @@ from footage import FOOTAGE
 from typer.testing import CliRunner
 
 from seemup.cli import app, main
-from seemup.data.imresize import imresize_uint8
+from seemup.imresize import imresize_uint8
 from seemup.metrics import psnr, ssim
 
 CLIPS = {"dog": ("01_dog.mp4", (120, 260)), "blocks": ("03_blocks.mp4", (150, 300))}  # clip: (video, crop y, x)

@@ -8,14 +8,13 @@ Official BasicSR files have no ``meta``; that is fine.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from seemup.atomicfile import atomic_open
 from seemup.errors import UserError
 from seemup.models.checkpoint import SEEM_PREFIX, CheckpointError, extract_state_dict
 
@@ -57,12 +56,6 @@ def save_adapter(path: str | Path, model: nn.Module, *, model_name: str, base: s
     meta = {**(extra_meta or {}), "format": FORMAT, "kind": "adapter", "model": model_name, "base": base,
             "mask_source_id": mask_source_id}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save({"params": params, META_KEY: meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_open(path) as f:
+        torch.save({"params": params, META_KEY: meta}, f)
     return path
