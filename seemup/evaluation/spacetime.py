@@ -31,9 +31,9 @@ class Published:
 
 
 PUBLISHED_VID4 = (  # Vid4, Y, all frames (the papers' tables)
-    Published("Zooming Slow-Mo", 26.31, 0.7976, "Xiang et al., CVPR 2020, Table 1"),
-    Published("TMNet", 26.43, 0.8016, "Xu et al., CVPR 2021, Table 1"),
-    Published("RSTT-L", 26.43, 0.7994, "Geng et al., CVPR 2022, Table 1"),
+    Published("Zooming Slow-Mo", 26.31, 0.7976, "Xiang et al., CVPR 2020"),
+    Published("TMNet", 26.43, 0.8016, "Xu et al., CVPR 2021"),
+    Published("RSTT-L", 26.43, 0.7994, "Geng et al., CVPR 2022"),
 )
 
 
