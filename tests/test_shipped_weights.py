@@ -53,6 +53,7 @@ def test_sam_masks_do_not_get_the_classical_adapter() -> None:
     assert info.name == "basicvsr-reds4" and not info.seem_trained
 
 
+@pytest.mark.slow
 def test_lite_weights_beat_bicubic_on_held_out_footage() -> None:
     from footage import footage_hr_clip
 
