@@ -268,3 +268,39 @@ def test_cli_refuses_centre_only_sets(tmp_path: Path, capsys: pytest.CaptureFixt
     code, _, err = _cli(["bench", "--dataset", "vimeo90k-t", "--data-root", str(tmp_path), "--model", "bicubic",
                          "--fps-factor", "2", "--device", "cpu"], capsys)
     assert code != 0 and "centre frame" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_two_torchrun_ranks_give_the_single_process_scores(tmp_path: Path) -> None:
+    """Under torchrun each rank scores a block of the clips (RIFE itself, as a user runs it); the JSON equals a
+    single process's but for times and memory."""
+    import os
+    import subprocess
+    import sys
+
+    for name in ("dog", "blocks"):
+        folder = tmp_path / "set" / "GT" / name
+        folder.mkdir(parents=True)
+        for i in range(7):
+            frame = cv2.imread(str(GT_DATA / name / f"{[0, 1, 2, 1][i % 4]:03d}.png"))
+            cv2.imwrite(str(folder / f"{i:03d}.png"), frame[:32, 4 * i:][:, :48])
+    args = ["bench", "--dataset", "set", "--fps-factor", "2", "--model", "basicvsr-tiny", "--device", "cpu",
+            "--quiet", "--json"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "seemup"]
+    two = subprocess.run([*launcher, *args, "two.json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "seemup", *args, "one.json"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert two.stdout.count("Average") == one.stdout.count("Average") > 0  # rank 0 prints, rank 1 does not
+
+    def scores(data: object) -> object:
+        if isinstance(data, dict):
+            return {k: scores(v) for k, v in data.items() if k not in ("ms_per_frame", "peak_memory_mb")}
+        return data
+
+    single, ranks = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    assert scores(ranks) == scores(single) and set(single["clips"]) == {"dog", "blocks"}
+    assert single["average"]["new"]["frames"] == 2 * 3

@@ -30,9 +30,12 @@ from seemup.weights.load import LoadedModel
 from .bench import BenchReport, ClipScore, ModelResult, OnOutput, Progress, _peak_rss_bytes
 from .checks import check_loaded_clip
 from .inference import super_resolve
+from .ranks import gather_records, my_part
 from .spacetime import PUBLISHED_VID4, TIME_FACTOR, WINDOW, Pass, Published, plan_passes
 
 MaskFn = Callable[[list[np.ndarray]], np.ndarray]
+# per run: group -> per-frame (PSNR, SSIM, known), group -> seconds, group -> peak bytes (gathered like bench's)
+Records = tuple[dict[str, list], dict[str, float], dict[str, int]]
 
 
 @dataclass
@@ -183,7 +186,7 @@ def _run_pass(run: LoadedModel, passes: _Passes, i: int) -> tuple[np.ndarray, fl
     return out, secs + rife_seconds
 
 
-def _clip_score(scores: list[tuple[float, float, bool]], seconds: float, peak: int | None) -> SplitClipScore:
+def _clip_score(scores: list, seconds: float, peak: int | None) -> SplitClipScore:
     arr = np.asarray(scores, dtype=np.float64)
 
     def part(sel: np.ndarray) -> PartScore | None:
@@ -220,8 +223,9 @@ def run_spacetime_bench(dataset: EvalDataset, runs: list[LoadedModel], *, device
 
         interpolator = Interpolator(device=device, precision=precision)
     results = {id(r): _result(r, interpolator.weights if interpolator is not None else None) for r in all_runs}
+    records: dict[int, Records] = {id(r): ({}, {}, {}) for r in all_runs}
     lr_generated = False
-    for seq in iter_sequences(dataset, max_frames):
+    for seq in my_part(list(iter_sequences(dataset, max_frames))):  # under torchrun: this rank's block
         clip = load_sequence(seq, max_frames)
         check_loaded_clip(seq, len(clip.lr), clip.hr.shape, all_runs, crop_border)
         if len(clip.lr) < WINDOW or seq.centre_only:
@@ -230,24 +234,38 @@ def run_spacetime_bench(dataset: EvalDataset, runs: list[LoadedModel], *, device
         lr_generated |= clip.lr_generated
         passes = _Passes(clip.lr, interpolator, is_cut, masks, device)
         for run in all_runs:
-            if device.type == "cuda":
-                torch.cuda.reset_peak_memory_stats(device)
-            sr, seconds = _score_clip(run, passes)
-            peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else _peak_rss_bytes()
-            known = [p.is_known(f) for p in passes.plan for f in p.scored]
-            scores = [(psnr(out, clip.hr[f], crop_border, space), ssim(out, clip.hr[f], crop_border, space), k)
-                      for out, f, k in zip(sr, [f for p in passes.plan for f in p.scored], known, strict=True)]
-            results[id(run)].clips[seq.group] = _clip_score(scores, seconds, peak)
-            results[id(run)].memory_kind = "cuda" if device.type == "cuda" else "rss"
+            sr = _score_sequence(run, passes, clip.hr, records[id(run)], seq.group, space, crop_border)
             if on_output is not None:
                 on_output(seq, run, sr, clip.hr)
             if progress is not None:
                 progress(len(sr), f"{run.label} · {seq.group}")
+    gathered, lr_generated = gather_records([records[id(r)] for r in all_runs], lr_generated, progress)
+    for run, (frames, seconds, peaks) in zip(all_runs, gathered, strict=True):  # under torchrun: all ranks'
+        for group, scores in frames.items():
+            results[id(run)].clips[group] = _clip_score(scores, seconds[group], peaks.get(group) or None)
+        results[id(run)].memory_kind = "cuda" if device.type == "cuda" else "rss"
     base = results[id(same if same is not None else baseline)] if baseline is not None else None
     comparable = dataset.name == "Vid4" and space == "y" and crop_border == 0 and max_frames is None
     published = PUBLISHED_VID4 if comparable else ()
     return SpaceTimeReport(dataset, space, crop_border, str(device), [results[id(r)] for r in runs], base,
                            mask_source, max_frames, lr_generated, precision, TIME_FACTOR, published)
+
+
+def _score_sequence(run: LoadedModel, passes: _Passes, hr: np.ndarray, into: Records, group: str, space: str,
+                    crop_border: int) -> np.ndarray:
+    """Run ``run`` on one clip and record, under ``group``, each frame's (PSNR, SSIM, known), the seconds and
+    the peak memory; returns the outputs (GT order)."""
+    device = passes.device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    sr, seconds = _score_clip(run, passes)
+    peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else _peak_rss_bytes()
+    frames = [(f, p.is_known(f)) for p in passes.plan for f in p.scored]
+    into[0][group] = [(psnr(out, hr[f], crop_border, space), ssim(out, hr[f], crop_border, space), known)
+                      for out, (f, known) in zip(sr, frames, strict=True)]
+    into[1][group] = seconds
+    into[2][group] = peak
+    return sr
 
 
 def _score_clip(run: LoadedModel, passes: _Passes) -> tuple[np.ndarray, float]:
