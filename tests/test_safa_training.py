@@ -105,7 +105,6 @@ def test_targets_and_schedule_follow_the_reference() -> None:
     assert learning_rate(10_000, 10_000, recipe) == pytest.approx(2e-6)
 
 
-@pytest.mark.slow
 def test_a_step_trains_safa_with_the_head_at_a_tenth() -> None:
     """One step on 16 px crops: every group gets its share of the rate (the head 0.1), the scale selector gets a
     gradient through its 0/1 decisions, and BatchNorm statistics stay frozen."""

@@ -63,7 +63,6 @@ def test_list_names_the_url_and_where_to_save(user_dir: Path, capsys: pytest.Cap
     assert code == 1 and str(user_dir / "safa-flownet.pkl") in err and "no sha256 is published" in err
 
 
-@pytest.mark.slow
 def test_official_layout_loads_strictly_by_name(user_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = _official_file(user_dir / "safa-flownet.pkl")
     model, info = build_model("safa")

@@ -1,7 +1,7 @@
 """SAFA's building blocks: the resnet18-stem head, residual and recurrent blocks, and backward warping.
 
-Names follow the reference network (megvii-research/WACV2024-SAFA, ``model/flownet.py`` and
-``model/head.py``) so that its checkpoints load strictly; docs/method.md ("SAFA") describes the whole.
+Names follow the reference network's (megvii-research/WACV2024-SAFA) so that its checkpoints load strictly;
+docs/method.md (section 7, "SAFA") describes the whole.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ SAFA runs at high resolution: its reference reads the two LR frames as 8-bit ima
 OpenCV's bicubic, divides by 255 and only then enters the network. ``F.interpolate(mode="bicubic")`` is not
 the same function: it neither rounds nor clips, so on 8-bit frames it is up to 60 levels away wherever the
 cubic kernel overshoots, and still one level away on about 1 value in 50,000 after rounding and clipping
-(measured, docs/method.md). This module computes what OpenCV's own code computes (``resizeGeneric_``
-with ``HResizeCubic`` / ``VResizeCubic`` for 8-bit input):
+(measured, docs/method.md). This module computes what OpenCV's own code computes for 8-bit input:
 
 - taps: OpenCV's cubic with A = -0.75 at the source position ``(d + 0.5) / 4 - 0.5``, evaluated in
   float32, then scaled to 11-bit fixed point (``round(c * 2048)``, ties to even); borders repeat the edge

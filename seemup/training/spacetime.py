@@ -1,9 +1,9 @@
 """Training space-time models (SAFA): the pieces the trainer calls, with each output supervised at its own t.
 
-The recipe is the reference's (megvii-research/WACV2024-SAFA ``train.py``, ``model/model.py``,
-``dataset.py``): windows of 9 frames, frames 0 and 8 in, L1 loss, AdamW (weight decay 1e-4) warmed up over
-2000 steps to 2e-4 then cosine to 2e-6, gradients clipped at norm 1.0, 128 px HR crops, flips and time
-reversal (``seemup.data.spacetime_windows``). Three faults of that script are not copied:
+The recipe is the reference's (docs/method.md, section 7, "Training pieces"): windows of 9 frames, frames 0
+and 8 in, L1 loss, AdamW (weight decay 1e-4) warmed up over 2000 steps to 2e-4 then cosine to 2e-6,
+gradients clipped at norm 1.0, 128 px HR crops, flips and time reversal (``seemup.data.spacetime_windows``).
+Three faults of the reference's training script are not copied:
 
 - its training forward ignores the requested t and always returns t = 0, 1/8, ..., 1, and its loss pairs
   the first three of those with frames 0, k and 8: here output j is computed at ``times[j]`` and compared
