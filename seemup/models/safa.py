@@ -51,8 +51,11 @@ class SafaFlowNet(nn.Module):
             nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(c, 2), nn.Sigmoid(),
         )
 
-    def extract_feat(self, img0: torch.Tensor, img1: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        i0, i1 = self.convimg(img0), self.convimg(img1)
+    def extract_feat(self, pair: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Fused and per-frame head features of a prepared pair [B, 6, H, W] (frame 0's channels first). The
+        frames are read as channel slices of the pair, as in the reference: the memory layout decides how the
+        first convolution rounds in float32 (a contiguous copy differs by up to ~5e-6)."""
+        i0, i1 = self.convimg(pair[:, :3]), self.convimg(pair[:, 3:6])
         return self.shuffle(torch.cat((i0, i1), 1)), i0, i1
 
     def forward(self, i0: torch.Tensor, i1: torch.Tensor, feat: torch.Tensor, timestep: torch.Tensor,
@@ -117,8 +120,9 @@ class SAFA(nn.Module):
         check_pair(lr0, lr1, masks, self.uses_masks)
         times = as_times(ts, lr0.shape[0])
         h, w = lr0.shape[-2:]
-        img0, img1 = self.prepare(lr0), self.prepare(lr1)
-        feat, i0, i1 = self.block.extract_feat(img0, img1)
+        pair = torch.cat((self.prepare(lr0), self.prepare(lr1)), 1)
+        img0, img1 = pair[:, :3], pair[:, 3:]
+        feat, i0, i1 = self.block.extract_feat(pair)
         refine = self._seem_refiner(lr0, lr1, masks, img0.shape[-2:]) if self.uses_masks else None
         frames = [self.frame_at(img0, img1, feat, i0, i1, times[:, j], refine) for j in range(times.shape[1])]
         out = torch.stack(frames, 1)[..., : SCALE * h, : SCALE * w]
