@@ -25,14 +25,17 @@ RunDirOpt = Annotated[Path | None, Opt("--run-dir", "-o", help="Where checkpoint
 ItersOpt = Annotated[int | None, Opt("--iters", help="Total iterations (default 300000 BasicVSR, 600000 EDVR).")]
 BatchOpt = Annotated[int | None, Opt("--batch-size", "-b", help="Samples per step and process "
                                    "(default 6 BasicVSR, 4 EDVR).")]
-FramesOpt = Annotated[int | None, Opt("--num-frames", help="Frames per sample (default 15; EDVR: its window).")]
-PatchOpt = Annotated[int | None, Opt("--patch-size", help="LR patch side in pixels; the HR patch is 4x (default 64).")]
+FramesOpt = Annotated[int | None, Opt("--num-frames", help="Frames per sample (default 15; EDVR: its window; "
+                                     "space-time: K + 1 = 9, frames 0 and K in).")]
+PatchOpt = Annotated[int | None, Opt("--patch-size", help="LR patch side in pixels; the HR patch is 4x (default 64; "
+                                     "space-time 32).")]
 DownOpt = Annotated[int | None, Opt("--hr-downscale", help="Area-downscale source frames by this factor before they "
                                     "become HR (2 for compressed 720p footage) (default 1).")]
 LrOpt = Annotated[float | None, Opt("--lr", help="Adam learning rate (default 2e-4 BasicVSR, 4e-4 EDVR).")]
 PeriodsOpt = Annotated[str | None, Opt("--periods", help="Cosine restart periods, comma-separated (default --iters).")]
 RestartOpt = Annotated[str | None, Opt("--restart-weights", help="Restart weights, comma-separated (default 1,...).")]
-EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of the cosine (default 1e-7).")]
+EtaOpt = Annotated[float | None, Opt("--eta-min", help="Lowest learning rate of the cosine (default 1e-7; "
+                                   "space-time 2e-6).")]
 FlowMulOpt = Annotated[float | None, Opt("--flow-lr-mul", help="SPyNet learning-rate multiplier (default 0.125).")]
 FixFlowOpt = Annotated[int | None, Opt("--fix-flow-iters", help="Keep SPyNet frozen this many iterations "
                                        "(default 5000 when it starts pretrained, else 0).")]
@@ -44,12 +47,17 @@ QatOpt = Annotated[bool | None, Opt("--qat", help="Quantization-aware: the resid
                                    "`--precision int8` costs nothing; calibrate the result again afterwards.")]
 InitFlowOpt = Annotated[str | None, Opt("--init-spynet", help="Copy SPyNet from these weights (path or weight-set "
                                         "name, e.g. basicvsr-reds4) before training.")]
-ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0).")]
+ClipOpt = Annotated[float | None, Opt("--grad-clip", help="Clip the gradient norm to this; 0 is off (default 0; "
+                                    "space-time 1).")]
 AmpOpt = Annotated[bool | None, Opt("--amp/--no-amp", help="Mixed precision: float16 on CUDA (default on there), "
                                    "bfloat16 on CPU (default off; fast on CPUs with avx512_bf16 or AMX).")]
 MixOpt = Annotated[str | None, Opt("--mix", help="Draw each sample's group by share, e.g. footage=0.35,photo=0.45,"
                                    "video=0.2, then a clip within it (a clip's group: GROUP of --data GROUP=PATH, "
                                    "else its name up to the first '-'); LR crops cut from the full-frame LR.")]
+WarmupOpt = Annotated[int | None, Opt("--warmup", help="Space-time models: linear warm-up iterations before the cosine "
+                                     "(default 2000, or a tenth of --iters when fewer).")]
+TargetsOpt = Annotated[int | None, Opt("--targets", help="Space-time models: frames of each window supervised per "
+                                       "step, its two input frames and random ones between (default all).")]
 SeedOpt = Annotated[int | None, Opt("--seed", help="Seed of initialisation and of every sample drawn (default 0).")]
 WorkersOpt = Annotated[int | None, Opt("--workers", "-j", help="DataLoader worker processes (default 4; never more "
                                        "than the CPU cores available).")]
@@ -128,7 +136,8 @@ def train(
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
     precompute_flows: PrecomputeOpt = None, init_spynet: InitFlowOpt = None, qat: QatOpt = None,
-    grad_clip: ClipOpt = None, amp: AmpOpt = None, seed: SeedOpt = None,
+    grad_clip: ClipOpt = None, warmup: WarmupOpt = None, targets: TargetsOpt = None, amp: AmpOpt = None,
+    seed: SeedOpt = None,
     workers: WorkersOpt = None, save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None,
     val_every: ValEveryOpt = None, val_data: ValDataOpt = None, val_frames: ValFramesOpt = None,
     val_space: ValSpaceOpt = None, val_crop: ValCropOpt = None, mix: MixOpt = None,
@@ -139,7 +148,8 @@ def train(
         "basicvsr-lite from basicvsr: all but the dropped blocks and the lite upsampler).")] = None,
     device: DeviceOpt = None, cache_dir: CacheOpt = None, quiet: QuietOpt = False,
 ) -> None:
-    """Train every parameter of a model on video clips (BI x4 degradation made on the fly).
+    """Train every parameter of a model on video clips (BI x4 degradation made on the fly); space-time models
+    (safa) on windows of real frames, each output supervised at its own time.
 
     Runs under `torchrun --nproc_per_node N` as DistributedDataParallel.
     """
@@ -159,8 +169,8 @@ def finetune(
     batch_size: BatchOpt = None, num_frames: FramesOpt = None, patch_size: PatchOpt = None,
     hr_downscale: DownOpt = None, lr: LrOpt = None, periods: PeriodsOpt = None, restart_weights: RestartOpt = None,
     eta_min: EtaOpt = None, flow_lr_mul: FlowMulOpt = None, fix_flow_iters: FixFlowOpt = None,
-    precompute_flows: PrecomputeOpt = None, qat: QatOpt = None, grad_clip: ClipOpt = None, amp: AmpOpt = None,
-    seed: SeedOpt = None, workers: WorkersOpt = None,
+    precompute_flows: PrecomputeOpt = None, qat: QatOpt = None, grad_clip: ClipOpt = None, warmup: WarmupOpt = None,
+    targets: TargetsOpt = None, amp: AmpOpt = None, seed: SeedOpt = None, workers: WorkersOpt = None,
     save_every: SaveOpt = None, keep_checkpoints: KeepOpt = None, val_every: ValEveryOpt = None,
     val_data: ValDataOpt = None, val_frames: ValFramesOpt = None, val_space: ValSpaceOpt = None,
     val_crop: ValCropOpt = None, mix: MixOpt = None, log_every: LogOpt = None, masks: MasksOpt = None,

@@ -20,6 +20,7 @@ from seemup.imresize import imresize_uint8
 
 from .train_clips import SCALE, Clip
 from .train_datasets import augment
+from .train_masks import ClipMasks
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,17 @@ class WindowSpec:
 class SpaceTimeWindows(Dataset):
     """Index ``i`` = iteration ``i // batch``, slot ``i % batch``. Item (uint8, cast on the device):
     ``hr`` [K+1, 3, P, P], every frame of the window; ``lr`` [2, 3, P/4, P/4], MATLAB bicubic x1/4 of
-    ``hr[0]`` and ``hr[K]`` (the BI degradation)."""
+    ``hr[0]`` and ``hr[K]`` (the BI degradation); ``masks`` [2, 64, P/4, P/4] of those two frames when the
+    clips come with masks (cut from the full LR frame's masks)."""
 
-    def __init__(self, clips: Sequence[Clip], spec: WindowSpec, batch_size: int, seed: int, rank: int = 0) -> None:
-        usable = [c for c in clips if c.num_frames > spec.span and c.height >= spec.patch and c.width >= spec.patch]
+    def __init__(self, clips: Sequence[Clip], spec: WindowSpec, batch_size: int, seed: int, rank: int = 0,
+                 masks: Sequence[ClipMasks] | None = None) -> None:
+        usable = [i for i, c in enumerate(clips)
+                  if c.num_frames > spec.span and c.height >= spec.patch and c.width >= spec.patch]
         if not usable:
             raise ValueError(f"no clip has {spec.span + 1} frames of at least {spec.patch}x{spec.patch} px")
-        self.clips, self.spec = usable, spec
+        self.clips, self.spec = [clips[i] for i in usable], spec
+        self.masks = [masks[i] for i in usable] if masks is not None else None
         self.batch_size, self.seed, self.rank = batch_size, seed, rank
 
     def __len__(self) -> int:
@@ -73,5 +78,11 @@ class SpaceTimeWindows(Dataset):
         if d["reverse"]:
             hr = hr[::-1]
         lr = np.stack([imresize_uint8(np.ascontiguousarray(hr[i]), 1 / SCALE) for i in (0, k)])
-        return {"hr": torch.from_numpy(np.ascontiguousarray(hr.transpose(0, 3, 1, 2))),
+        item = {"hr": torch.from_numpy(np.ascontiguousarray(hr.transpose(0, 3, 1, 2))),
                 "lr": torch.from_numpy(np.ascontiguousarray(lr.transpose(0, 3, 1, 2)))}
+        if self.masks is not None:
+            ends = self.masks[d["clip"]]
+            m = np.concatenate([ends.crops(d["start"] + i, 1, d["top"], d["left"], p // SCALE) for i in (0, k)])
+            m = augment(m, bool(d["hflip"]), bool(d["vflip"]), False, h_axis=2)  # [2, 64, p, p]
+            item["masks"] = torch.from_numpy(np.ascontiguousarray(m[::-1] if d["reverse"] else m))
+        return item

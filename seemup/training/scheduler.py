@@ -38,3 +38,29 @@ class CosineAnnealingRestartLR(LRScheduler):
     def get_lr(self) -> list[float]:
         weight, factor = cosine_restart_factor(self.last_epoch, self.periods, self.restart_weights)
         return [self.eta_min + weight * (base - self.eta_min) * factor for base in self.base_lrs]
+
+
+def warmup_cosine(iteration: int, warmup: int, total: int, peak: float, final: float) -> float:
+    """SAFA's schedule: linear from 0 to ``peak`` over ``warmup`` iterations, then cosine from ``peak`` to
+    ``final`` at ``total`` (held there after)."""
+    if iteration < warmup:
+        return peak * iteration / warmup
+    span = max(total - warmup, 1)
+    cos = 0.5 * (1.0 + math.cos(math.pi * min(iteration - warmup, span) / span))
+    return (peak - final) * cos + final
+
+
+class WarmupCosineLR(LRScheduler):
+    """:func:`warmup_cosine` for every group in proportion to its base lr (a group at a tenth of the rate, such
+    as SAFA's head, stays at a tenth throughout)."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, warmup: int, total: int, peak: float, final: float,
+                 last_epoch: int = -1) -> None:
+        if warmup < 0 or total <= warmup or peak <= 0:
+            raise ValueError(f"need 0 <= warmup < total and a positive peak, got {warmup}, {total}, {peak}")
+        self.warmup, self.total, self.peak, self.final = warmup, total, peak, final
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        ratio = warmup_cosine(self.last_epoch, self.warmup, self.total, self.peak, self.final) / self.peak
+        return [base * ratio for base in self.base_lrs]

@@ -15,13 +15,14 @@ Three faults of the reference's training script are not copied:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+
+from .scheduler import warmup_cosine
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,15 @@ def spacetime_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def spacetime_loss_for(model: nn.Module, batch: dict[str, torch.Tensor], span: int,
                        frames: Sequence[int] | None = None) -> torch.Tensor:
-    """The loss of one batch of windows (``SpaceTimeWindows`` items, uint8): the model is asked for the times
-    of ``frames`` (all K + 1 when None) and output j is compared with window frame ``frames[j]``."""
+    """The loss of one batch of windows (``SpaceTimeWindows`` items, uint8, or floats in 0..1): the model is
+    asked for the times of ``frames`` (all K + 1 when None) and output j is compared with window frame
+    ``frames[j]``. ``masks`` of the two input frames, when the batch has them, go to the model."""
     frames = list(range(span + 1)) if frames is None else list(frames)
-    lr = batch["lr"].float() / 255.0
-    hr = batch["hr"][:, frames].float() / 255.0
-    pred = model(lr[:, 0], lr[:, 1], window_times(span, frames))
+    lr, hr = batch["lr"], batch["hr"][:, frames]
+    if lr.dtype == torch.uint8:
+        lr, hr = lr.float() / 255.0, hr.float() / 255.0
+    masks = batch.get("masks")
+    pred = model(lr[:, 0], lr[:, 1], window_times(span, frames), *(() if masks is None else (masks,)))
     return spacetime_loss(pred, hr)
 
 
@@ -80,25 +84,29 @@ def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [p for m in (head.cnn0, head.cnn1, head.cnn2) for p in m.parameters()]
 
 
-def make_optimizer(model: nn.Module, recipe: SpaceTimeRecipe) -> torch.optim.AdamW:
-    """AdamW with two groups, each remembering its share of the scheduled rate (``lr_scale``)."""
+def param_groups(model: nn.Module, lr: float, head_lr_scale: float,
+                 trainable: set[str] | None = None) -> list[dict]:
+    """Optimizer groups: the network at ``lr``, the head at ``lr * head_lr_scale``; each remembers its share
+    (``lr_scale``). ``trainable``: names of the parameters to optimise (None: all)."""
     head = {id(p) for p in head_parameters(model)}
+    named = [(n, p) for n, p in model.named_parameters() if trainable is None or n in trainable]
     groups = [
-        {"params": [p for p in model.parameters() if id(p) not in head], "lr_scale": 1.0},
-        {"params": head_parameters(model), "lr_scale": recipe.head_lr_scale},
+        {"params": [p for _, p in named if id(p) not in head], "lr": lr, "lr_scale": 1.0, "name": "main"},
+        {"params": [p for _, p in named if id(p) in head], "lr": lr * head_lr_scale, "lr_scale": head_lr_scale,
+         "name": "head"},
     ]
-    for g in groups:
-        g["lr"] = recipe.lr * g["lr_scale"]
-    return torch.optim.AdamW(groups, lr=recipe.lr, weight_decay=recipe.weight_decay)
+    return [g for g in groups if g["params"]]
+
+
+def make_optimizer(model: nn.Module, recipe: SpaceTimeRecipe) -> torch.optim.AdamW:
+    """AdamW over :func:`param_groups` of every parameter."""
+    return torch.optim.AdamW(param_groups(model, recipe.lr, recipe.head_lr_scale), lr=recipe.lr,
+                             weight_decay=recipe.weight_decay)
 
 
 def learning_rate(step: int, total: int, recipe: SpaceTimeRecipe) -> float:
     """Linear warm-up from 0 to ``lr`` over ``warmup`` steps, then cosine from ``lr`` to ``final_lr`` at ``total``."""
-    if step < recipe.warmup:
-        return recipe.lr * step / recipe.warmup
-    span = max(total - recipe.warmup, 1)
-    cos = math.cos(min(step - recipe.warmup, span) / span * math.pi) * 0.5 + 0.5
-    return (recipe.lr - recipe.final_lr) * cos + recipe.final_lr
+    return warmup_cosine(step, recipe.warmup, total, recipe.lr, recipe.final_lr)
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor], step: int,

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from rich.console import Console
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 
 from seemup.data.train_datasets import (
@@ -158,13 +159,7 @@ class Trainer:
             check_precompute_flows(self.model, cfg.freeze_backbone, cfg.fix_flow_iters, cfg.iters)
             flow_fns, self.flow_slots = self._flow_functions()
         self.data = prepare_data(cfg, refs, self.dist, mask_source, self.console, flow_fns)
-        try:
-            self.dataset = VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
-                                             cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks,
-                                             make_lr=self.device.type != "cuda", flows=self.data.flows,
-                                             lrs=self.data.lrs)
-        except ValueError as exc:
-            raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
+        self.dataset = self._make_dataset()
         skipped = len(self.data.clips) - len(self.dataset.clips)
         if skipped:
             notes.append(f"{skipped} clip(s) skipped: fewer than {cfg.num_frames} frames or smaller than "
@@ -176,19 +171,12 @@ class Trainer:
             self.mix_groups = (groups, shares)
             notes.extend(mix_notes)
 
-        self.validator = None
-        if cfg.val_data and self.main:
-            self.validator = Validator(cfg.val_data, hr_downscale=cfg.hr_downscale, cache_dir=cache_root(cfg),
-                                       max_frames=cfg.val_frames, mask_source=self.data.mask_source,
-                                       window=spec.num_frame if self.window else None, space=cfg.val_space,
-                                       crop=val_crop_size(cfg.val_crop))
+        self.validator = self._make_validator(spec.num_frame) if cfg.val_data and self.main else None
 
         self.iteration = 0 if state is None else int(state["iteration"])
         self.flow_frozen = self.iteration < cfg.fix_flow_iters
         set_requires_grad(self.model, cfg.freeze_backbone, self.flow_frozen)
-        self.optimizer = torch.optim.Adam(param_groups(self.model, cfg.lr, cfg.freeze_backbone, cfg.flow_lr_mul),
-                                          lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
-        self.scheduler = CosineAnnealingRestartLR(self.optimizer, cfg.periods, cfg.restart_weights, cfg.eta_min)
+        self.optimizer, self.scheduler = self._make_optimizer()
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.device.type == "cuda")
         if state is not None:
             self.optimizer.load_state_dict(state["optimizer"])
@@ -200,6 +188,48 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.notes = notes
+
+    # -- what differs between model kinds (seemup.training.spacetime_trainer overrides these) ---------------------
+    def _make_dataset(self) -> VideoTrainDataset:
+        cfg = self.cfg
+        try:
+            return VideoTrainDataset(self.data.clips, SampleSpec(cfg.num_frames, cfg.patch_size, self.window),
+                                     cfg.batch_size, cfg.seed, self.dist.rank, self.data.masks,
+                                     make_lr=self.device.type != "cuda", flows=self.data.flows, lrs=self.data.lrs)
+        except ValueError as exc:
+            raise UserError(f"training data: {exc} (see --num-frames, --hr-downscale)") from exc
+
+    def _make_validator(self, num_frame: int) -> Validator:
+        cfg = self.cfg
+        return Validator(cfg.val_data, hr_downscale=cfg.hr_downscale, cache_dir=cache_root(cfg),
+                         max_frames=cfg.val_frames, mask_source=self.data.mask_source,
+                         window=num_frame if self.window else None, space=cfg.val_space,
+                         crop=val_crop_size(cfg.val_crop))
+
+    def _make_optimizer(self) -> tuple[torch.optim.Optimizer, LRScheduler]:
+        """Adam with SPyNet's slower group, and cosine annealing with restarts (BasicSR's recipe)."""
+        cfg = self.cfg
+        optimizer = torch.optim.Adam(param_groups(self.model, cfg.lr, cfg.freeze_backbone, cfg.flow_lr_mul),
+                                     lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+        return optimizer, CosineAnnealingRestartLR(optimizer, cfg.periods, cfg.restart_weights, cfg.eta_min)
+
+    def _loss(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The loss of one batch on the device: Charbonnier against HR, plus the teacher's terms."""
+        cfg = self.cfg
+        masks = b.get("masks")
+        student_slot, teacher_slot = self.flow_slots or (None, None)
+        out = self.net(b["lr"], masks if self.uses_masks else None, **self._flows_of(b, student_slot))
+        loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
+        if self.teacher is not None and (cfg.teacher_weight > 0 or cfg.feature_weight > 0):
+            with torch.no_grad():
+                target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None,
+                                      **self._flows_of(b, teacher_slot))
+            if cfg.teacher_weight > 0:
+                loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
+            if self.student_tap is not None:
+                loss = loss + cfg.feature_weight * feature_loss(self.student_tap.take(), self.teacher_tap.take(),
+                                                                cfg.charbonnier_eps)
+        return loss
 
     @staticmethod
     def _quantization_aware(model: nn.Module, cfg: TrainConfig, state: dict[str, Any] | None,
@@ -258,23 +288,11 @@ class Trainer:
         if self.flow_frozen and self.iteration >= cfg.fix_flow_iters:
             self._set_flow_frozen(False)
         b = _to_device(batch, self.device, self.window)
-        masks = b.get("masks")
         if self.student_tap is not None:
             self.student_tap.start()
             self.teacher_tap.start()
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            student_slot, teacher_slot = self.flow_slots or (None, None)
-            out = self.net(b["lr"], masks if self.uses_masks else None, **self._flows_of(b, student_slot))
-            loss = charbonnier(out, b["hr"], cfg.charbonnier_eps)
-            if self.teacher is not None and (cfg.teacher_weight > 0 or cfg.feature_weight > 0):
-                with torch.no_grad():
-                    target = self.teacher(b["lr"], masks if getattr(self.teacher, "uses_masks", False) else None,
-                                          **self._flows_of(b, teacher_slot))
-                if cfg.teacher_weight > 0:
-                    loss = loss + cfg.teacher_weight * charbonnier(out, target.detach(), cfg.charbonnier_eps)
-                if self.student_tap is not None:
-                    loss = loss + cfg.feature_weight * feature_loss(self.student_tap.take(), self.teacher_tap.take(),
-                                                                    cfg.charbonnier_eps)
+            loss = self._loss(b)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if cfg.grad_clip > 0:
@@ -312,6 +330,7 @@ class Trainer:
             self.dataset, batch_size=cfg.batch_size, sampler=self._sampler(),
             num_workers=cfg.workers, pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
             prefetch_factor=4 if cfg.workers > 0 else None, persistent_workers=False, drop_last=False,
+            generator=torch.Generator().manual_seed(cfg.seed),  # its draw leaves the global RNG (the model's) alone
         )
         log = None
         if self.main:
@@ -412,8 +431,11 @@ class Trainer:
 
 def train(cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> TrainResult:
     """Train (or resume) a run and return what it produced; tears the process group down afterwards."""
+    from .spacetime_trainer import SpaceTimeTrainer  # a Trainer subclass: imported here, not at the top
+
+    kind = SpaceTimeTrainer if get_spec(cfg.model).kind == "spacetime" else Trainer
     try:
-        return Trainer(cfg, state, console).run()
+        return kind(cfg, state, console).run()
     finally:
         shutdown_distributed()
 
