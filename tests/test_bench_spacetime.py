@@ -304,3 +304,71 @@ def test_two_torchrun_ranks_give_the_single_process_scores(tmp_path: Path) -> No
     single, ranks = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     assert scores(ranks) == scores(single) and set(single["clips"]) == {"dog", "blocks"}
     assert single["average"]["new"]["frames"] == 2 * 3
+
+
+# ----------------------------------------------------------------------------- window and SEEM models in the cascade
+
+def _threshold_masks(frames: list[np.ndarray]) -> np.ndarray:
+    """A pointwise mask source (mask k = red > 4k): a frame's masks say which frame they belong to."""
+    return np.stack([(f[None, :, :, 2] > 4 * np.arange(64)[:, None, None]).astype(np.uint8) for f in frames])
+
+
+def _masks_of(lr: torch.Tensor) -> torch.Tensor:
+    """What ``_threshold_masks`` gives for LR frames [..., 3, h, w] in 0..1 (channel 0 is red here)."""
+    red = (lr[..., 0, :, :] * 255).round()
+    return (red.unsqueeze(-3) > 4 * torch.arange(64).view(64, 1, 1)).to(torch.uint8)
+
+
+class CentreX4(torch.nn.Module):
+    """A window stub: the centre frame of the window, x4 by repeating pixels; with SEEM it checks that the masks
+    of every frame of the window are that frame's."""
+
+    def __init__(self, seem: bool = False) -> None:
+        super().__init__()
+        self.seem, self.windows = seem, 0
+
+    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+        assert lr.shape[1] == 3 and (masks is not None) == self.seem
+        if self.seem:
+            assert torch.equal(masks.to(torch.uint8), _masks_of(lr))
+        self.windows += 1
+        return lr[:, 1].repeat_interleave(4, dim=-2).repeat_interleave(4, dim=-1)
+
+
+class MaskCheckingX4(NearestX4):
+    """A recurrent SEEM stub: checks the masks of every frame of the dense clip, new frames included."""
+
+    def forward(self, lr: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+        assert masks is not None and masks.shape[:2] == lr.shape[:2]
+        assert torch.equal(masks.to(torch.uint8), _masks_of(lr))
+        return super().forward(lr)
+
+
+class MaskCheckingST(BlendST):
+    """A space-time SEEM stub: checks that it gets the masks of its two input frames, in order."""
+
+    def forward(self, lr0: torch.Tensor, lr1: torch.Tensor, ts: list[float], masks: object = None) -> torch.Tensor:
+        assert isinstance(masks, torch.Tensor) and masks.shape[:2] == (1, 2)
+        assert torch.equal(masks.to(torch.uint8), _masks_of(torch.stack((lr0, lr1), 1)))
+        return super().forward(lr0, lr1, ts)
+
+
+def test_window_and_seem_models_run_the_cascade_on_the_dense_clip(tmp_path: Path) -> None:
+    clips = {"odd": LEVELS[:9], "even": LEVELS[:10]}
+    ds = resolve_eval_dataset(_dataset(tmp_path, clips))
+    window, seem_window = CentreX4(), CentreX4(seem=True)
+    runs = [LoadedModel.of(window, "win", kind="window", num_frame=3),
+            LoadedModel.of(seem_window, "win-seem", kind="window", num_frame=3, seem=True),
+            LoadedModel.of(MaskCheckingX4(), "rec-seem", seem=True),
+            LoadedModel.of(MaskCheckingST(), "st-seem", kind="spacetime", seem=True)]
+    report = run_spacetime_bench(ds, runs, device=torch.device("cpu"), interpolator=BlendRife(),
+                                 is_cut=lambda a, b: False, masks=_threshold_masks, mask_source="threshold")
+    for result in report.results:
+        for name, levels in clips.items():
+            clip = result.clips[name]
+            assert clip.frames == len(levels) and clip.known.psnr == float("inf")
+            assert clip.new.psnr == pytest.approx(_expected(levels)[0], abs=1e-9)
+    scored = sum(len(p.scored) for levels in clips.values() for p in plan_passes(len(levels)))
+    assert window.windows == seem_window.windows == scored  # one window per scored frame
+    with pytest.raises(ValueError, match="mask function"):
+        run_spacetime_bench(ds, runs[1:2], device=torch.device("cpu"), interpolator=BlendRife())

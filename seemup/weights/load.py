@@ -36,9 +36,12 @@ class LoadedModel:
 
     @classmethod
     def of(cls, module: torch.nn.Module, name: str, kind: str = "recurrent", num_frame: int | None = None,
-           device: torch.device | str = "cpu", precision: str = "fp32") -> LoadedModel:
-        """A network built elsewhere (tests, experiments) wrapped to run through the same path."""
-        config = {"num_frame": num_frame} if num_frame is not None else {}
+           device: torch.device | str = "cpu", precision: str = "fp32", seem: bool = False) -> LoadedModel:
+        """A network built elsewhere (tests, experiments) wrapped to run through the same path; ``seem``: it
+        takes SEEM masks."""
+        config: dict = {"num_frame": num_frame} if num_frame is not None else {}
+        if seem:
+            config["seem"] = True
         spec = ModelSpec(name, lambda **_: module, config, kind)
         runner = ModelRunner(module, torch.device(device), precision=precision, multiple=4 if kind == "window" else 1)
         return cls(label=name, spec=spec, runner=runner, info=None)
