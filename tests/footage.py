@@ -12,7 +12,8 @@ import pytest
 # The full clips are optional: the tests read the copies under tests/data; SEEMUP_FOOTAGE (the folder of
 # the clips, docs/training.md "Footage") only matters to rebuild those copies.
 FOOTAGE = Path(os.environ["SEEMUP_FOOTAGE"]) if os.environ.get("SEEMUP_FOOTAGE") else Path("/nonexistent")
-CROPS = Path(__file__).resolve().parent / "data" / "footage"
+DATA = Path(__file__).resolve().parent / "data"  # the committed test data (tests/data/README.md)
+CROPS = DATA / "footage"
 
 
 def crop_file(name: str, index: int, box: tuple[int, int, int, int]) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from footage import FOOTAGE
+from footage import DATA, FOOTAGE
 from typer.testing import CliRunner
 
 from seemup.cli import app, main
@@ -17,7 +17,7 @@ from seemup.metrics import psnr, ssim
 
 CLIPS = {"dog": ("01_dog.mp4", (120, 260)), "blocks": ("03_blocks.mp4", (150, 300))}  # clip: (video, crop y, x)
 H, W, N = 64, 96, 3
-GT_DATA = Path(__file__).resolve().parent / "data" / "bench-gt"
+GT_DATA = DATA / "bench-gt"
 
 
 def first_frames(path: Path, n: int) -> list[np.ndarray]:
@@ -54,7 +54,7 @@ def vid4_like(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return root, gts
 
 
-def _make_gt(out: Path = Path(__file__).resolve().parent / "data" / "bench-gt") -> None:
+def _make_gt(out: Path = DATA / "bench-gt") -> None:
     """Write the committed GT frames from the footage (run by hand when the crops change)."""
     for clip, (video, (y, x)) in CLIPS.items():
         (out / clip).mkdir(parents=True, exist_ok=True)

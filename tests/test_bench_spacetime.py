@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.cli import main
 from seemup.data.eval_datasets import resolve_eval_dataset
@@ -21,7 +22,7 @@ from seemup.metrics import psnr
 from seemup.pipeline.interpolate import Interpolator
 from seemup.weights.load import LoadedModel
 
-GT_DATA = Path(__file__).resolve().parent / "data" / "bench-gt"
+GT_DATA = DATA / "bench-gt"
 # A clip whose frames are flat colours that change non-linearly: a frame made by blending its neighbours is
 # wrong by a known amount, a frame that went in comes back exactly (the x4 stub repeats pixels).
 LEVELS = [40, 100, 60, 140, 80, 20, 120, 200, 160, 60, 180, 100, 220, 140]

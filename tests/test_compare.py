@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -31,7 +32,6 @@ from seemup.imresize import imresize_uint8
 from seemup.metrics import psnr
 from seemup.video import read_frames
 
-DATA = Path(__file__).resolve().parent / "data"
 CLIP = DATA / "dog64x36.mp4"  # 64x36, 10 frames
 GT_DOG = DATA / "bench-gt" / "dog"  # 96x64, 3 frames
 RNG = np.random.default_rng(24)

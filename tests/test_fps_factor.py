@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, plan_chunks, upscale_video
@@ -19,7 +20,6 @@ from seemup.pipeline.scenecut import is_cut
 from seemup.runtime import ModelRunner
 from seemup.video import probe, read_frames
 
-DATA = Path(__file__).parent / "data"
 CLIP = DATA / "dog64x36.mp4"  # 10 frames of real footage with an audio track
 
 

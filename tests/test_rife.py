@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.errors import UserError
 from seemup.models import get_spec, list_models
@@ -21,7 +22,6 @@ from seemup.pipeline.interpolate import Interpolator, load_rife
 from seemup.weights import file_sha256, load_manifest, locate_package_file
 
 torch.set_num_threads(1)
-DATA = Path(__file__).parent / "data"
 IMAGE = DATA / "footage" / "bedroom-hr-y40-x120-160x240" / "0000.png"  # 160x240, real footage
 
 

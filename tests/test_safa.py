@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from footage import DATA
 
 from seemup.models import CheckpointError, create_model, get_spec, load_weights
 from seemup.models.safa import SAFA, pair_times, upscale_pair
 from seemup.models.safa_blocks import decide_scale, scale_level
 
 torch.set_num_threads(1)
-DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")

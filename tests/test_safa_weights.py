@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from footage import DATA
 
 from seemup.cli import main
 from seemup.weights import build_model, load_manifest
@@ -85,11 +86,11 @@ def test_a_file_that_does_not_fit_is_a_user_error(user_dir: Path) -> None:
 
 def test_upscale_bench_and_train_refuse_safa_in_one_line(tmp_path: Path, user_dir: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    clip = Path(__file__).parent / "data" / "dog64x36.mp4"
+    clip = DATA / "dog64x36.mp4"
     code, _, err = _cli(["upscale", "-m", "safa", "-q", str(clip), str(tmp_path / "o.mp4")], capsys)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: ") and "safa" in lines[0], err
-    gt = Path(__file__).parent / "data" / "bench-gt"
+    gt = DATA / "bench-gt"
     code, _, err = _cli(["bench", "--dataset", str(gt), "-m", "safa"], capsys)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: safa "), err

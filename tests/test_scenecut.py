@@ -8,10 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from footage import DATA
 
 from seemup.pipeline.scenecut import CUT_THRESHOLD, SceneCuts, colour_histogram, cut_score, is_cut
-
-DATA = Path(__file__).parent / "data"
 
 
 def _frames(folder: Path) -> list[np.ndarray]:

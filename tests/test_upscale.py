@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 from damaged import damaged_h264
+from footage import DATA
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
 from seemup.video import ffmpeg_exe, probe, read_frames
 
-DOG64 = Path(__file__).resolve().parent / "data" / "dog64x36.mp4"
+DOG64 = DATA / "dog64x36.mp4"
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.cli import main
 from seemup.errors import UserError
@@ -17,8 +18,6 @@ from seemup.pipeline import UpscaleOptions
 from seemup.pipeline.batch import plan_batch, run_batch, summary_table
 from seemup.pipeline.loaded import ModelCache
 from seemup.video import probe
-
-DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(autouse=True)

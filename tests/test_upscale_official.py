@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.pipeline import UpscaleOptions, upscale_video
 from seemup.video import ffmpeg_exe, read_frames
 
-DOG48 = Path(__file__).resolve().parent / "data" / "dog48.mp4"
+DOG48 = DATA / "dog48.mp4"
 
 pytestmark = pytest.mark.slow
 

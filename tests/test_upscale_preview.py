@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, upscale_video
 from seemup.pipeline.span import SpanRequest, parse_frames, parse_time, resolve_span
 from seemup.video import ffmpeg_exe, probe, read_frames
 
-DOG64 = Path(__file__).resolve().parent / "data" / "dog64x36.mp4"  # 10 frames at 30000/1001 fps, with audio
+DOG64 = DATA / "dog64x36.mp4"  # 10 frames at 30000/1001 fps, with audio
 
 
 @pytest.fixture(autouse=True)

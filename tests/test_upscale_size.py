@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from footage import DATA
 
 from seemup.cli import main
 from seemup.errors import UserError
@@ -20,7 +21,7 @@ from seemup.pipeline import UpscaleOptions, upscale_video
 from seemup.pipeline.resize import SizeRequest, parse_size, plan_output_size
 from seemup.video import ffmpeg_exe, probe, read_frames
 
-DOG64 = Path(__file__).resolve().parent / "data" / "dog64x36.mp4"
+DOG64 = DATA / "dog64x36.mp4"
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from footage import DATA
 from torch.nn import functional as F
 from typer.testing import CliRunner
 
@@ -24,7 +25,6 @@ torch.set_num_threads(1)
 # every part present, each as small as it goes: one block per stage, thin SPyNet
 TINY = {"num_feat": 8, "depth": 1, "num_extract_block": 1, "num_reconstruct_block": 1, "num_ff_block": 1,
         "spynet_width": 0.125}
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def _tiny(name: str = "vsrt", seed: int = 0) -> torch.nn.Module:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from footage import FOOTAGE
+from footage import DATA, FOOTAGE
 
 from seemup.training import build_config, train
 
-CLIPS = Path(__file__).resolve().parent / "data" / "clips"  # make_clips' default output, committed
+CLIPS = DATA / "clips"  # make_clips' default output, committed
 
 # Small enough for 2 busy CPU cores: HR clips of 96x128, LR patches of 16 px, 2-frame samples, batch 1.
 TINY = dict(iters=4, periods=[4], batch_size=1, num_frames=2, patch_size=16, workers=0, save_every=2, log_every=1,
