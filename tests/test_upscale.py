@@ -184,15 +184,53 @@ def test_zero_frame_video_is_an_error(tmp_path: Path) -> None:
         upscale_video(empty, tmp_path / "o.mp4", UpscaleOptions(model="bicubic"))
 
 
-def test_seem_model_with_classical_masks(clip: Path, tmp_path: Path) -> None:
+def _tiny_seem_weights(path: Path, seem_scale: float) -> Path:
+    """basicvsr-tiny-seem weights (seed 0) whose SEEM blocks' last convs are ``seem_scale`` x random (0: zero SEEM)."""
+    from seemup.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("basicvsr-tiny-seem")
+    for name, p in model.named_parameters():
+        if name.startswith("seem.blocks.") and ".conv2." in name:
+            p.data = torch.randn_like(p) * seem_scale
+    classical = "classical-felzenszwalb-v1-s100-sig0.5-min16-ws160"  # the masks these weights say they were made for
+    torch.save({"params": model.state_dict(), "meta": {"model": "basicvsr-tiny-seem", "mask_source_id": classical}},
+               path)
+    return path
+
+
+def _small(clip: Path, tmp_path: Path) -> Path:
     small = tmp_path / "small.mp4"
     _ffmpeg("-i", str(clip), "-vf", "crop=32:24:8:4", "-frames:v", "5", "-c:v", "libx264", "-qp", "0", str(small))
-    cache = tmp_path / "masks"
-    opts = UpscaleOptions(model="basicvsr-tiny-seem", mask_source="classical", cache_dir=cache, chunk=3, overlap=1)
-    upscale_video(small, tmp_path / "a.mp4", opts)
+    return small
+
+
+def test_seem_model_with_classical_masks(clip: Path, tmp_path: Path) -> None:
+    small, cache = _small(clip, tmp_path), tmp_path / "masks"
+    weights = _tiny_seem_weights(tmp_path / "seem.pth", 0.1)
+    opts = UpscaleOptions(model="basicvsr-tiny-seem", weights=weights, mask_source="classical", cache_dir=cache,
+                          chunk=3, overlap=1)
+    result = upscale_video(small, tmp_path / "a.mp4", opts)
     assert any(cache.rglob("*")), "masks were computed through the cache"
+    assert not any("none were computed" in n for n in result.notes)
     got = probe(tmp_path / "a.mp4")
     assert (got.width, got.height, got.num_frames) == (128, 96, 5)
+
+
+def test_zero_seem_computes_no_masks_and_gives_the_backbones_frames(clip: Path, tmp_path: Path) -> None:
+    small, cache = _small(clip, tmp_path), tmp_path / "masks"
+    weights = _tiny_seem_weights(tmp_path / "seem0.pth", 0.0)
+    seem = upscale_video(small, tmp_path / "seem", UpscaleOptions(model="basicvsr-tiny-seem", weights=weights,
+                                                                  mask_source="classical", cache_dir=cache))
+    assert not any(p.is_file() for p in cache.rglob("*")), "no masks computed"
+    assert any("none were computed" in n for n in seem.notes)
+    state = torch.load(weights, weights_only=True)["params"]
+    backbone = tmp_path / "backbone.pth"
+    torch.save({"params": {k: v for k, v in state.items() if not k.startswith("seem.")},
+                "meta": {"model": "basicvsr-tiny"}}, backbone)
+    upscale_video(small, tmp_path / "plain", UpscaleOptions(model="basicvsr-tiny", weights=backbone))
+    a, b = sorted((tmp_path / "seem").glob("*.png")), sorted((tmp_path / "plain").glob("*.png"))
+    assert len(a) == len(b) == 5 and all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
 
 
 def test_cpu_notice_for_full_basicvsr_keeps_the_choice(clip: Path, tmp_path: Path) -> None:

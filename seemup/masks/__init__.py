@@ -9,7 +9,7 @@ Public API::
 ``seemup.weights.open_masks`` does all three, finding an installed SAM checkpoint first.
 """
 
-from .base import NUM_MASKS, MaskSource, check_frame, stack_ordered
+from .base import NUM_MASKS, MaskSource, NoMasks, check_frame, stack_ordered
 from .cache import DEFAULT_MAX_BYTES, MaskCache, frame_digest
 from .cached import CachedMasks, CacheStats
 from .checkpoints import SAM_CHECKPOINTS
@@ -27,6 +27,7 @@ __all__ = [
     "ClassicalMaskSource",
     "MaskCache",
     "MaskSource",
+    "NoMasks",
     "check_frame",
     "default_cache_root",
     "default_mask_cache_dir",

@@ -85,3 +85,14 @@ class MaskSource(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self.id!r})"
+
+
+class NoMasks(MaskSource):
+    """All-zero masks at no cost, for a SEEM model whose SEEM is zero (``seemup.models.seem.seem_is_zero``):
+    its output does not depend on the masks, so computing real ones would only spend time."""
+
+    id = "none"
+    preferred_batch = 64
+
+    def _masks(self, frame: np.ndarray) -> np.ndarray:
+        return np.zeros((NUM_MASKS, *frame.shape[:2]), dtype=np.uint8)

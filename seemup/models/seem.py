@@ -79,3 +79,11 @@ def check_inputs(
             raise ValueError(
                 f"{name}: expected masks shaped {(b, t, num_masks, h, w)} to match lr, got {tuple(masks.shape)}"
             )
+
+
+def seem_is_zero(model: nn.Module) -> bool:
+    """True when ``model`` has SEEM blocks and the last conv of each is all zero: every block then outputs
+    exactly 0 whatever the masks say, so the network computes its backbone and masks need not be made."""
+    blocks = [m for m in model.modules() if isinstance(m, SEEMBlock)]
+    return bool(blocks) and all(not b.conv2.weight.any() and (b.conv2.bias is None or not b.conv2.bias.any())
+                                for b in blocks)

@@ -12,8 +12,9 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from seemup.masks import MaskSource
+from seemup.masks import MaskSource, NoMasks
 from seemup.models import ModelSpec
+from seemup.models.seem import seem_is_zero
 from seemup.runtime.device import default_chunk, resolve_device, resolve_precision
 from seemup.video import VideoInfo, probe, segment_suffix
 from seemup.video.atomic import check_target, is_frame_dir_target
@@ -134,6 +135,10 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
     if spec.uses_masks:  # e.g. no adapter passes the acceptance rule: said before the work, not only after
         for note in loaded.notes:
             say(note)
+    mask_id = masker.id if masker else None  # the job's identity: zero SEEM gives the same frames either way
+    if masker is not None and seem_is_zero(loaded.model):
+        masker = NoMasks()
+        notes.append("SEEM is zero, so the output does not depend on the masks: none were computed")
     window = loaded.num_frame
     if window and (width % 4 or height % 4):
         notes.append(f"input edge-padded to {width + (-width) % 4}x{height + (-height) % 4} for {spec.name} "
@@ -150,7 +155,7 @@ def _run_job(src: Path, dst: Path, spec: ModelSpec, opts: UpscaleOptions, progre
         out_info = info.with_fps_factor(opts.fps_factor)
     elif opts.fps_factor > 1:
         processor, out_info = _interpolating(processor, info, opts.fps_factor, loaded, masker, notes)
-    fingerprint = _fingerprint(opts, loaded, masker.id if masker else None, info, chunk, overlap, frame_dir_out)
+    fingerprint = _fingerprint(opts, loaded, mask_id, info, chunk, overlap, frame_dir_out)
     if opts.fps_factor > 1:  # absent otherwise, so jobs stopped before the option existed still resume
         fingerprint["fps_factor"] = opts.fps_factor
     fingerprint.update({**span.stamp(), **sizing.stamp()})  # likewise absent for the whole video at x4
