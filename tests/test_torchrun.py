@@ -227,6 +227,20 @@ def test_torchrun_seemup_upscale_makes_the_single_process_output(clip: Path, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dog.mp4", "single.mp4", "two.mp4"]  # no partial left
 
 
+@pytest.mark.slow
+def test_torchrun_upscale_of_many_files_into_an_out_dir(clip: Path, tmp_path: Path) -> None:
+    """`torchrun ... seemup upscale A B --out-dir OUT`: both ranks work on each file in turn; rank 0 reports."""
+    single = tmp_path / "single.mp4"
+    upscale_video(clip, single, UpscaleOptions(**TINY))
+    shutil.copyfile(clip, tmp_path / "other.mp4")
+    run = _torchrun(tmp_path, "-m", "seemup", "upscale", clip.name, "other.mp4", "--out-dir", "out", *TINY_ARGS)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert all(_same_frames(single, tmp_path / "out" / name) for name in ("dog.mp4", "other.mp4"))
+    assert run.stdout.count("2 done, 0 skipped, 0 failed") == 1  # one table, rank 0's
+    assert run.stdout.count("out/other.mp4: basicvsr-tiny on cpu") == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["dog.mp4", "other.mp4"]  # no partial left
+
+
 BENCH = ["bench", "--model", "bicubic", "--model", "basicvsr-tiny", "--space", "y", "--device", "cpu", "--quiet"]
 
 

@@ -127,7 +127,7 @@ def upscale(
             from .upscale_many import upscale_many
 
             upscale_many(paths, out_dir, options, err, stop.checked, lambda: bool(stop.received),
-                         notice if shown else None)
+                         notice if shown else None, reports=here.is_main)
             return
         result = upscale_video(input, output, options, progress=progress, log=notice if shown else None)
     except Exception:

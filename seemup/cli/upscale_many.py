@@ -19,9 +19,10 @@ if TYPE_CHECKING:
 
 def upscale_many(inputs: list[Path], out_dir: Path, options: UpscaleOptions, err: Console,
                  checked: Callable[[ProgressSink], ProgressSink], stopped: Callable[[], bool],
-                 notice: Callable[[str], None] | None) -> None:
+                 notice: Callable[[str], None] | None, reports: bool = True) -> None:
     """Each input into ``out_dir``: bars on stderr (unless ``notice`` is None: quiet), a failing file's
-    ``error:`` line as it fails, each summary and then the table on stdout; exit status 1 if any file failed."""
+    ``error:`` line as it fails, each summary and then the table on stdout; exit status 1 if any file failed.
+    Under torchrun every rank works on every file and only rank 0 ``reports`` (the others say only errors)."""
     from seemup.pipeline import NullProgress
     from seemup.pipeline.batch import plan_batch, run_batch, summary_table
     from seemup.pipeline.batch_progress import BatchProgress
@@ -34,7 +35,7 @@ def upscale_many(inputs: list[Path], out_dir: Path, options: UpscaleOptions, err
             bars.file_done()
         if outcome.status == "failed":
             err.print(f"[bold red]error:[/] {plain(outcome.item.src)}: {plain(outcome.message)}")
-        elif outcome.status == "done":
+        elif outcome.status == "done" and reports:
             print(outcome.message, flush=True)
         elif notice is not None:
             notice(f"{outcome.item.src}: skipped, {outcome.message}")
@@ -46,6 +47,7 @@ def upscale_many(inputs: list[Path], out_dir: Path, options: UpscaleOptions, err
     finally:
         if bars is not None:
             bars.close()
-    print(summary_table(outcomes))
+    if reports:
+        print(summary_table(outcomes))
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)
