@@ -429,15 +429,20 @@ class Trainer:
         c.print(f"run directory: {self.run_dir} (start at iteration {self.iteration} of {cfg.iters})")
 
 
-def train(cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> TrainResult:
-    """Train (or resume) a run and return what it produced; tears the process group down afterwards."""
+def make_trainer(cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> Trainer:
+    """The trainer of ``cfg.model``'s kind: the SR loop, or its space-time form for models such as SAFA."""
     from .spacetime_trainer import SpaceTimeTrainer  # a Trainer subclass: imported here, not at the top
 
     kind = SpaceTimeTrainer if get_spec(cfg.model).kind == "spacetime" else Trainer
+    return kind(cfg, state, console)
+
+
+def train(cfg: TrainConfig, state: dict[str, Any] | None = None, console: Console | None = None) -> TrainResult:
+    """Train (or resume) a run and return what it produced; tears the process group down afterwards."""
     try:
-        return kind(cfg, state, console).run()
+        return make_trainer(cfg, state, console).run()
     finally:
         shutdown_distributed()
 
 
-__all__ = ["DistInfo", "FINAL_WEIGHTS", "TrainResult", "Trainer", "train"]
+__all__ = ["DistInfo", "FINAL_WEIGHTS", "TrainResult", "Trainer", "make_trainer", "train"]
