@@ -84,8 +84,8 @@ def test_a_file_that_does_not_fit_is_a_user_error(user_dir: Path) -> None:
         build_model("safa")
 
 
-def test_upscale_bench_and_train_refuse_safa_in_one_line(tmp_path: Path, user_dir: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_upscale_bench_and_train_say_what_is_missing_in_one_line(tmp_path: Path, user_dir: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     clip = DATA / "dog64x36.mp4"
     code, _, err = _cli(["upscale", "-m", "safa", "-q", str(clip), str(tmp_path / "o.mp4")], capsys)
     lines = err.strip().splitlines()
@@ -96,4 +96,4 @@ def test_upscale_bench_and_train_refuse_safa_in_one_line(tmp_path: Path, user_di
     assert code == 1 and len(lines) == 1 and lines[0].startswith("error: safa "), err
     code, _, err = _cli(["train", "-m", "safa", "-d", str(clip), "-o", str(tmp_path / "run")], capsys)
     lines = err.strip().splitlines()
-    assert code == 1 and len(lines) == 1 and "does not train spacetime models such as safa" in lines[0], err
+    assert code == 1 and len(lines) == 1 and "no clip has 9 frames of at least 128x128 px" in lines[0], err  # 64x36
