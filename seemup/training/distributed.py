@@ -6,8 +6,6 @@ torchrun sets (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``) switch DDP on, NCCL on 
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import timedelta
 
 import torch
@@ -15,25 +13,14 @@ import torch.distributed as dist
 from torch import nn
 
 from seemup.errors import UserError
+from seemup.runtime.ranks import Ranks, launched
 
 # Rank 0 validates and saves while the others wait inside the next all-reduce; mask preparation with SAM
 # can also keep ranks apart for long. The default 10-30 minute collective timeout would kill such runs.
 COLLECTIVE_TIMEOUT = timedelta(hours=4)
 
 
-@dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
+DistInfo = Ranks  # rank, world size, local rank: the same record the upscale and bench ranks use
 
 
 def pick_device(preference: str, local_rank: int = 0) -> torch.device:
@@ -51,10 +38,9 @@ def pick_device(preference: str, local_rank: int = 0) -> torch.device:
 
 def init_distributed(device_preference: str) -> tuple[DistInfo, torch.device]:
     """Join the process group when launched by torchrun; returns this process's rank info and device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo(), pick_device(device_preference)
-    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    info = launched()
+    if not info.enabled:
+        return info, pick_device(device_preference)
     device = pick_device(device_preference, info.local_rank)
     if device.type == "cuda":
         torch.cuda.set_device(device)
