@@ -97,13 +97,13 @@ def bench(
     precision = resolve_precision(dev, precision)
     ds = resolve_eval_dataset(dataset, data_root)
     check_first_clip_crop(ds, crop_border, max_frames)
-    build_one, build_all, run = build_run, build_runs, run_bench
-    if fps_factor != 1:  # the space-time protocol: its own checks, models (SAFA too) and runner
+    spacetime, run = fps_factor != 1, run_bench
+    if spacetime:  # the space-time protocol: its own checks, models (SAFA too) and runner
         from seemup.evaluation.spacetime_run import run_spacetime_bench
-        from seemup.evaluation.spacetime_setup import build_spacetime_run, build_spacetime_runs, check_spacetime
+        from seemup.evaluation.spacetime_setup import check_spacetime
 
         check_spacetime(ds, fps_factor, max_frames)
-        build_one, build_all, run = build_spacetime_run, build_spacetime_runs, run_spacetime_bench
+        run = run_spacetime_bench
     for w in ds.warnings:
         note(w)
     if max_frames is not None:
@@ -113,11 +113,11 @@ def bench(
     if needs_masks([*model, *([base_name] if base_name else [])]):
         check_mask_cache(cache_dir)
         masks_fn, mask_id = build_mask_fn(mask_source, dev, quiet, sam_checkpoint, cache_dir)
-    runs = build_all(model, weights, dev, mask_id, precision)
+    runs = build_runs(model, weights, dev, mask_id, precision, spacetime)
     base = None
     if base_name is not None:
         base = (next((r for r in runs if r.label == base_name), None)
-                or build_one(base_name, None, dev, mask_id, precision))
+                or build_run(base_name, None, dev, mask_id, precision, spacetime))
     separate_base = base is not None and all((r.name, r.weights) != (base.name, base.weights) for r in runs)
     check_frames(ds, [*runs, *([base] if base is not None else [])], max_frames)
     for r in [*runs, *([base] if separate_base else [])]:

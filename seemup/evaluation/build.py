@@ -12,21 +12,23 @@ from seemup.weights.load import LoadedModel, load_for_inference, model_spec, ope
 
 
 def build_run(model: str, weights: str | Path | None, device: torch.device,
-              mask_source_id: str | None = None, precision: str = "fp32") -> LoadedModel:
+              mask_source_id: str | None = None, precision: str = "fp32", spacetime: bool = False) -> LoadedModel:
     """``model`` with ``weights`` (None or ``default``: its default set) on ``device``, labelled ``name`` or
-    ``name@weights``; SEEM models refuse weights trained on other masks than ``mask_source_id``."""
-    return load_for_inference(model, weights, device, precision, mask_source_id=mask_source_id)
+    ``name@weights``; SEEM models refuse weights trained on other masks than ``mask_source_id``. ``spacetime``
+    (bench --fps-factor): a space-time model (SAFA) is welcome beside the x4 ones."""
+    return load_for_inference(model, weights, device, precision, mask_source_id=mask_source_id, spacetime=spacetime)
 
 
 def build_runs(models: Sequence[str], weights: Sequence[str] | None, device: torch.device,
-               mask_source_id: str | None = None, precision: str = "fp32") -> list[LoadedModel]:
+               mask_source_id: str | None = None, precision: str = "fp32",
+               spacetime: bool = False) -> list[LoadedModel]:
     """Pair ``--weights`` with ``--model`` in order; models without one (or with ``default``) get their default."""
     from seemup.errors import UserError
 
     weights = list(weights or [])
     if len(weights) > len(models):
         raise UserError(f"{len(weights)} --weights for {len(models)} --model: give at most one per model, in order")
-    runs = [build_run(m, weights[i] if i < len(weights) else None, device, mask_source_id, precision)
+    runs = [build_run(m, weights[i] if i < len(weights) else None, device, mask_source_id, precision, spacetime)
             for i, m in enumerate(models)]
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):
