@@ -59,7 +59,7 @@ def main() -> None:
     dtype = str(autocast_dtype(precision) or torch.float32).removeprefix("torch.")  # int8: its other layers'
     print(f"machine: 64->64 3x3 conv at {w}x{h}, channels-last {dtype}: {ms:.1f} ms ({rate:.0f} GFLOP/s), "
           f"{args.threads} threads", flush=True)
-    conv_cpu = _conv_process_seconds(precision, w, h)
+    conv_cpu = cpu_conv_seconds(precision, w, h, repeat=20, clock=time.process_time)
     model, info = (create_model(args.model), None) if args.weights == "none" else build_model(args.model, args.weights)
     window = getattr(model, "num_frame", None) if get_spec(args.model).kind == "window" else None
     # int8 blocks exist only in the channels-last form seemup upscale runs
@@ -77,20 +77,6 @@ def main() -> None:
               f"at {w}x{h}, {how}, {args.threads} threads; {dt / seconds * scale:.0f} reference "
               f"convolutions per 320x180 frame by wall time, {cpu / conv_cpu * scale:.0f} by CPU time (cpu_cost)",
               flush=True)
-
-
-def _conv_process_seconds(precision: str, w: int, h: int, repeat: int = 20) -> float:
-    """CPU (process) seconds of the reference convolution, the best of ``repeat``."""
-    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
-    x = torch.rand(1, 64, h, w).contiguous(memory_format=torch.channels_last)
-    best = float("inf")
-    with torch.inference_mode(), autocast(torch.device("cpu"), precision):
-        conv(x)
-        for _ in range(repeat):
-            start = time.process_time()
-            conv(x)
-            best = min(best, time.process_time() - start)
-    return best
 
 
 def _time_patches(net: torch.nn.Module, precision: str, repeat: int = 2) -> tuple[float, float]:
