@@ -14,6 +14,15 @@ import pytest
 FOOTAGE = Path(os.environ["SEEMUP_FOOTAGE"]) if os.environ.get("SEEMUP_FOOTAGE") else Path("/nonexistent")
 DATA = Path(__file__).resolve().parent / "data"  # the committed test data (tests/data/README.md)
 CROPS = DATA / "footage"
+DOG64 = DATA / "dog64x36.mp4"  # 10 frames of real footage at 64x36, 30000/1001 fps, with a sine audio track
+
+
+def decoded_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file or frame folder, decoded (HxWx3 uint8 RGB)."""
+    from seemup.video import read_frames
+
+    with read_frames(path) as it:
+        return list(it)
 
 
 def crop_file(name: str, index: int, box: tuple[int, int, int, int]) -> Path:

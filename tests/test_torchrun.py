@@ -17,16 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from footage import DOG64, decoded_frames
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
 from seemup.pipeline.state import STATE_VERSION, JobState, finished_in, open_job
 from seemup.pipeline.team import JobProgress
 from seemup.runtime.ranks import SOLO, Ranks, launched, rank_device
-from seemup.video import read_frames
 
 HERE = Path(__file__).resolve().parent
-DOG64 = HERE / "data" / "dog64x36.mp4"  # 10 frames of real footage, 64x36, with audio
 TINY = dict(model="basicvsr-tiny", chunk=3, overlap=2, device="cpu")  # 4 chunks: 3, 3, 3, 1 frames
 TINY_ARGS = ["-m", "basicvsr-tiny", "--chunk", "3", "--overlap", "2", "--device", "cpu"]
 
@@ -43,13 +42,8 @@ def clip(tmp_path: Path) -> Path:
     return out
 
 
-def _frames(path: Path) -> list[np.ndarray]:
-    with read_frames(path) as it:
-        return list(it)
-
-
 def _same_frames(a: Path, b: Path) -> bool:
-    fa, fb = _frames(a), _frames(b)
+    fa, fb = decoded_frames(a), decoded_frames(b)
     return len(fa) == len(fb) > 0 and all(np.array_equal(x, y) for x, y in zip(fa, fb, strict=True))
 
 

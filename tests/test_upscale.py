@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -11,13 +10,11 @@ import numpy as np
 import pytest
 import torch
 from damaged import damaged_h264
-from footage import DATA
+from footage import decoded_frames
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
-from seemup.video import ffmpeg_exe, probe, read_frames
-
-DOG64 = DATA / "dog64x36.mp4"
+from seemup.video import ffmpeg_exe, probe
 
 
 @pytest.fixture(autouse=True)
@@ -27,19 +24,6 @@ def _one_thread() -> None:
 
 def _ffmpeg(*args: str) -> None:
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", *args], check=True)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """10 frames of real footage at 64x36 with a sine audio track (tests/data/dog64x36.mp4)."""
-    out = tmp_path_factory.mktemp("clip") / "dog.mp4"
-    shutil.copyfile(DOG64, out)
-    return out
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    with read_frames(path) as it:
-        return list(it)
 
 
 def test_video_out_is_4x_same_frames_fps_and_audio(clip: Path, tmp_path: Path) -> None:
@@ -62,8 +46,8 @@ def test_png_folder_output_matches_bicubic(clip: Path, tmp_path: Path) -> None:
     assert names == [f"{i:08d}.png" for i in range(10)]
     from seemup.imresize import imresize_uint8
 
-    lr = _frames(clip)
-    sr = _frames(out)
+    lr = decoded_frames(clip)
+    sr = decoded_frames(out)
     assert sr[7].shape == (144, 256, 3)
     assert np.abs(sr[7].astype(int) - imresize_uint8(lr[7], 4)).max() <= 1  # frame 7 is frame 7: order kept
 
@@ -73,7 +57,7 @@ def test_frame_folder_input(tmp_path: Path, clip: Path) -> None:
     src.mkdir()
     import cv2
 
-    for i, f in enumerate(_frames(clip)[:5]):
+    for i, f in enumerate(decoded_frames(clip)[:5]):
         cv2.imwrite(str(src / f"img{i + 1}.png"), f[:, :, ::-1])
     out = tmp_path / "out.mkv"
     upscale_video(src, out, UpscaleOptions(model="bicubic", fps=Fraction(24)))
@@ -127,7 +111,7 @@ def test_interrupt_then_resume_gives_same_output(clip: Path, tmp_path: Path) -> 
     result = upscale_video(clip, out, UpscaleOptions(**opts, resume=True))
     assert result.resumed_from == 6 and result.computed_frames == 4
     assert not partial.exists()
-    ref, got = _frames(reference), _frames(out)
+    ref, got = decoded_frames(reference), decoded_frames(out)
     assert len(got) == 10 and all(np.array_equal(a, b) for a, b in zip(ref, got, strict=True))
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from footage import DATA
+from footage import DATA, decoded_frames
 
 from seemup.pipeline import UpscaleOptions, upscale_video
-from seemup.video import ffmpeg_exe, read_frames
+from seemup.video import ffmpeg_exe
 
 DOG48 = DATA / "dog48.mp4"
 
@@ -26,11 +26,6 @@ pytestmark = pytest.mark.slow
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    with read_frames(path) as it:
-        return list(it)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +49,7 @@ def test_chunked_matches_whole_clip(tiny_clip: Path, tmp_path: Path) -> None:
     upscale_video(tiny_clip, whole, UpscaleOptions(model="basicvsr", chunk=12, device="cpu"))
     result = upscale_video(tiny_clip, chunked, UpscaleOptions(model="basicvsr", chunk=6, overlap=5, device="cpu"))
     assert result.weights  # the shipped default weights were used
-    a, b = _frames(whole), _frames(chunked)
+    a, b = decoded_frames(whole), decoded_frames(chunked)
     assert len(a) == len(b) == 12
     psnrs = [_psnr(x, y) for x, y in zip(a, b, strict=True)]
     assert np.isfinite(psnrs).any(), "each chunk misses frames, so some outputs must differ"
@@ -69,7 +64,7 @@ def test_tiled_matches_untiled(tiny_clip: Path, tmp_path: Path) -> None:
     upscale_video(short, plain, UpscaleOptions(model="basicvsr", device="cpu"))
     result = upscale_video(short, tiled, UpscaleOptions(model="basicvsr", tile=32, tile_overlap=16, device="cpu"))
     assert result.tile == 32
-    psnrs = [_psnr(x, y) for x, y in zip(_frames(plain), _frames(tiled), strict=True)]
+    psnrs = [_psnr(x, y) for x, y in zip(decoded_frames(plain), decoded_frames(tiled), strict=True)]
     assert len(psnrs) == 3 and not np.isinf(psnrs).all()
     assert min(psnrs) >= 40.0, [round(p, 1) for p in psnrs]
 
@@ -92,5 +87,5 @@ def test_basicvsr_seem_without_an_accepted_adapter_is_basicvsr_and_says_so(tiny_
     upscale_video(tiny_clip, plain, UpscaleOptions(model="basicvsr", chunk=6, overlap=2, precision="fp32"))
     assert any("passes the acceptance rule; running the backbone" in m for m in said)
     assert order.index("note") < order.index("chunk")
-    a, b = _frames(seem), _frames(plain)
+    a, b = decoded_frames(seem), decoded_frames(plain)
     assert len(a) == len(b) == 12 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))

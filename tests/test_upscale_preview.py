@@ -3,7 +3,6 @@ frames equal to the same frames of a whole-file run (bit for bit), and audio cut
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -11,31 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from footage import DATA
+from footage import decoded_frames
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, upscale_video
 from seemup.pipeline.span import SpanRequest, parse_frames, parse_time, resolve_span
-from seemup.video import ffmpeg_exe, probe, read_frames
-
-DOG64 = DATA / "dog64x36.mp4"  # 10 frames at 30000/1001 fps, with audio
+from seemup.video import ffmpeg_exe, probe
 
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("clip") / "dog.mp4"
-    shutil.copyfile(DOG64, out)
-    return out
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    with read_frames(path) as it:
-        return list(it)
 
 
 def test_times_as_ffmpeg_writes_them() -> None:
@@ -77,7 +62,7 @@ def test_preview_frames_equal_the_whole_runs(clip: Path, tmp_path: Path) -> None
     part = tmp_path / "part"
     result = upscale_video(small, part, UpscaleOptions(**opts, frames=(3, 9)))
     assert sorted(p.name for p in part.iterdir()) == [f"{i:08d}.png" for i in range(6)]
-    full, preview = _frames(whole), _frames(part)
+    full, preview = decoded_frames(whole), decoded_frames(part)
     assert all(np.array_equal(a, b) for a, b in zip(full[3:9], preview, strict=True))
     assert not np.array_equal(full[2], preview[0])  # the comparison can fail
     assert result.frames == 6 and any("preview: frames 3..8 of 10" in n for n in result.notes)
@@ -96,7 +81,6 @@ def test_preview_video_has_its_own_time_and_cut_audio(clip: Path, tmp_path: Path
         seconds = float(audio.duration * audio.time_base)
     video = 6 * 1001 / 30000
     assert abs(seconds - video) < 0.07, seconds  # cut to the span, to within one AAC packet (64 ms at 16 kHz)
-
 
 
 def test_preview_subtitles_cut_and_shifted(clip: Path, tmp_path: Path) -> None:
@@ -131,5 +115,5 @@ def test_window_model_preview_equals_whole_run(clip: Path, tmp_path: Path) -> No
     whole, part = tmp_path / "whole", tmp_path / "part"
     upscale_video(clip, whole, UpscaleOptions(**opts))
     upscale_video(clip, part, UpscaleOptions(**opts, frames=(0, 4)))
-    full, preview = _frames(whole), _frames(part)
+    full, preview = decoded_frames(whole), decoded_frames(part)
     assert len(preview) == 4 and all(np.array_equal(a, b) for a, b in zip(full[:4], preview, strict=True))

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from footage import decoded_frames
 
 from seemup.errors import UserError
 from seemup.pipeline import UpscaleOptions, partial_dir_for, upscale_video
 from seemup.pipeline import checks as checks_module
 from seemup.pipeline import upscale as upscale_module
 from seemup.pipeline.job import UpscaleJob
-from seemup.video import ffmpeg_exe, probe, read_frames
+from seemup.video import ffmpeg_exe, probe
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(model="basicvsr-tiny", chunk=3, overlap=1, device="cpu")
@@ -47,11 +48,6 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Two different 10-frame 32x24 clips (a.mp4, b.mp4)."""
     d = tmp_path_factory.mktemp("clips")
     return _clip(d / "a.mp4"), _clip(d / "b.mp4", "mandelbrot")
-
-
-def _frames(path: Path) -> list[np.ndarray]:
-    with read_frames(path) as it:
-        return list(it)
 
 
 def _python(code: str, *args: str) -> subprocess.Popen[str]:
@@ -162,7 +158,7 @@ def test_a_second_run_on_the_same_output_is_refused_and_the_first_finishes_intac
     assert run_a.returncode == 0, stderr
     reference = tmp_path / "ref.mp4"
     upscale_video(a, reference, UpscaleOptions(**TINY))
-    got, ref = _frames(out), _frames(reference)
+    got, ref = decoded_frames(out), decoded_frames(reference)
     assert len(got) == 10 and all(np.array_equal(x, y) for x, y in zip(got, ref, strict=True))
 
 
@@ -221,7 +217,7 @@ def _frame_folder(tmp_path: Path, clip: Path) -> Path:
 
     folder = tmp_path / "in"
     folder.mkdir()
-    for i, f in enumerate(_frames(clip)[:6]):
+    for i, f in enumerate(decoded_frames(clip)[:6]):
         cv2.imwrite(str(folder / f"f{i}.png"), f[:, :, ::-1])
     return folder
 

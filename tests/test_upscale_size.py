@@ -3,7 +3,6 @@ input kept at its display aspect, even sizes for 4:2:0, no network run to shrink
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -12,7 +11,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from footage import DATA
 
 from seemup.cli import main
 from seemup.errors import UserError
@@ -21,19 +19,10 @@ from seemup.pipeline import UpscaleOptions, upscale_video
 from seemup.pipeline.resize import SizeRequest, parse_size, plan_output_size
 from seemup.video import ffmpeg_exe, probe, read_frames
 
-DOG64 = DATA / "dog64x36.mp4"
-
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> None:
     torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("clip") / "dog.mp4"
-    shutil.copyfile(DOG64, out)
-    return out
 
 
 def _plan(w: int, h: int, sar: Fraction = Fraction(1), even: bool = True, **request: object):
