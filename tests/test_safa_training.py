@@ -9,15 +9,10 @@ import torch
 from seemup.data.spacetime_windows import SpaceTimeWindows, WindowSpec
 from seemup.data.train_clips import Clip
 from seemup.imresize import imresize_uint8
-from seemup.training.spacetime import (
-    SpaceTimeRecipe,
-    choose_targets,
-    learning_rate,
-    make_optimizer,
-    spacetime_loss_for,
-    train_step,
-    window_times,
-)
+from seemup.training import build_config
+from seemup.training.scheduler import warmup_cosine
+from seemup.training.spacetime import choose_targets, spacetime_loss_for, window_times
+from seemup.training.spacetime_trainer import SpaceTimeTrainer
 
 torch.set_num_threads(1)
 SPAN = 5  # k / 5 * 255 = 51 k: every time's value is an exact 8-bit level
@@ -98,28 +93,31 @@ def test_targets_and_schedule_follow_the_reference() -> None:
     picks = [choose_targets(8, 3, rng) for _ in range(50)]
     assert all(p[0] == 0 and p[-1] == 8 and len(set(p)) == 3 for p in picks)
     assert {p[1] for p in picks} == set(range(1, 8))
-    recipe = SpaceTimeRecipe()
-    assert learning_rate(0, 10_000, recipe) == 0.0
-    assert learning_rate(1000, 10_000, recipe) == pytest.approx(1e-4)
-    assert learning_rate(2000, 10_000, recipe) == pytest.approx(2e-4)
-    assert learning_rate(10_000, 10_000, recipe) == pytest.approx(2e-6)
+    cfg, _, _ = build_config({"model": "safa", "data": ["x"]})  # the recipe's defaults
+
+    def learning_rate(step: int) -> float:
+        return warmup_cosine(step, cfg.warmup, cfg.periods[0], cfg.lr, cfg.eta_min)
+
+    assert learning_rate(0) == 0.0
+    assert learning_rate(1000) == pytest.approx(1e-4)
+    assert learning_rate(2000) == pytest.approx(2e-4)
+    assert learning_rate(cfg.iters) == pytest.approx(2e-6)
 
 
-def test_a_step_trains_safa_with_the_head_at_a_tenth() -> None:
-    """One step on 16 px crops: every group gets its share of the rate (the head 0.1), the scale selector gets a
-    gradient through its 0/1 decisions, and BatchNorm statistics stay frozen."""
-    from seemup.models.safa import SAFA
-
-    torch.manual_seed(0)
-    model = SAFA()
-    recipe = SpaceTimeRecipe(span=SPAN, patch=16, warmup=2)
-    data = SpaceTimeWindows([TimeCodedClip()], WindowSpec(span=SPAN, patch=16), batch_size=1, seed=0)
-    batch = {k: v[None] for k, v in data[0].items()}
-    optimizer = make_optimizer(model, recipe)
+@pytest.mark.usefixtures("isolated_caches")
+def test_a_step_trains_safa_with_the_head_at_a_tenth(clips, tmp_path) -> None:  # noqa: ANN001
+    """One trainer step on 16 px crops: every group gets its share of the rate (the head 0.1), the scale selector
+    gets a gradient through its 0/1 decisions, and BatchNorm statistics stay frozen."""
+    cfg, _, _ = build_config({"model": "safa", "data": [str(clips)], "num_frames": SPAN + 1, "patch_size": 4,
+                              "batch_size": 1, "iters": 10, "warmup": 2, "workers": 0, "quiet": True,
+                              "run_dir": str(tmp_path / "run"), "cache_dir": str(tmp_path / "cache")})
+    trainer = SpaceTimeTrainer(cfg)
+    model = trainer.model
+    batch = {k: v[None] for k, v in trainer.dataset[0].items()}
     stats = model.block.convimg.cnn0[1].running_mean.clone()
-    loss = train_step(model, optimizer, batch, 1, 10, recipe, [0, 2, SPAN])
+    loss = trainer.step(batch)  # iteration 0 -> 1: the rate of iteration 1 is half the warm-up's peak
     assert np.isfinite(loss)
-    rates = [g["lr"] for g in optimizer.param_groups]
+    rates = [g["lr"] for g in trainer.optimizer.param_groups]
     assert rates == pytest.approx([1e-4, 1e-5])
     assert model.block.getscale[4].weight.grad is not None and model.block.getscale[4].weight.grad.abs().sum() > 0
     assert torch.equal(model.block.convimg.cnn0[1].running_mean, stats)

@@ -1,44 +1,27 @@
-"""Training space-time models (SAFA): the pieces the trainer calls, with each output supervised at its own t.
+"""Training space-time models (SAFA): the pieces ``spacetime_trainer`` calls, each output supervised at its own t.
 
-The recipe is the reference's (docs/method.md, section 7, "Training pieces"): windows of 9 frames, frames 0
-and 8 in, L1 loss, AdamW (weight decay 1e-4) warmed up over 2000 steps to 2e-4 then cosine to 2e-6,
-gradients clipped at norm 1.0, 128 px HR crops, flips and time reversal (``seemup.data.spacetime_windows``).
-Three faults of the reference's training script are not copied:
+The recipe is the reference's (docs/method.md, section 7, "Training"; its numbers are the safa defaults of
+``seemup.training.config``): windows of 9 frames, frames 0 and 8 in, L1 loss, AdamW (weight decay 1e-4)
+warmed up over 2000 steps to 2e-4 then cosine to 2e-6, gradients clipped at norm 1.0, 128 px HR crops, flips
+and time reversal (``seemup.data.spacetime_windows``). Three faults of the reference's training script are not copied:
 
 - its training forward ignores the requested t and always returns t = 0, 1/8, ..., 1, and its loss pairs
   the first three of those with frames 0, k and 8: here output j is computed at ``times[j]`` and compared
   with the frame at that same time (``spacetime_loss_for``);
 - it sets every group's learning rate to the same value, overwriting the head's lower rate: here the
-  resnet head keeps ``head_lr_scale`` (0.1, the reference's 3e-5 against 3e-4) of the scheduled rate;
+  resnet head keeps ``HEAD_LR_SCALE`` (0.1, the reference's 3e-5 against 3e-4) of the scheduled rate;
 - it feeds LR frames in 0..255 while evaluation feeds 0..1: here both are 0..1.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from .scheduler import warmup_cosine
-
-
-@dataclass(frozen=True)
-class SpaceTimeRecipe:
-    """The reference's numbers. ``targets``: frames of a window supervised per step (None: all K + 1;
-    fewer: frames 0 and K plus random ones between, which costs less per step)."""
-
-    span: int = 8
-    patch: int = 128
-    lr: float = 2e-4
-    final_lr: float = 2e-6
-    warmup: int = 2000
-    weight_decay: float = 1e-4
-    head_lr_scale: float = 0.1
-    grad_clip: float = 1.0
-    targets: int | None = None
+HEAD_LR_SCALE = 0.1  # the reference's 3e-5 for the resnet head against 3e-4 for the rest
 
 
 def window_times(span: int, frames: Sequence[int] | None = None) -> list[float]:
@@ -84,42 +67,14 @@ def head_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [p for m in (head.cnn0, head.cnn1, head.cnn2) for p in m.parameters()]
 
 
-def param_groups(model: nn.Module, lr: float, head_lr_scale: float,
+def param_groups(model: nn.Module, lr: float, head_lr_scale: float = HEAD_LR_SCALE,
                  trainable: set[str] | None = None) -> list[dict]:
-    """Optimizer groups: the network at ``lr``, the head at ``lr * head_lr_scale``; each remembers its share
-    (``lr_scale``). ``trainable``: names of the parameters to optimise (None: all)."""
+    """Optimizer groups: the network at ``lr``, the head at ``lr * head_lr_scale`` (the scheduler keeps that
+    share). ``trainable``: names of the parameters to optimise (None: all)."""
     head = {id(p) for p in head_parameters(model)}
     named = [(n, p) for n, p in model.named_parameters() if trainable is None or n in trainable]
     groups = [
-        {"params": [p for _, p in named if id(p) not in head], "lr": lr, "lr_scale": 1.0, "name": "main"},
-        {"params": [p for _, p in named if id(p) in head], "lr": lr * head_lr_scale, "lr_scale": head_lr_scale,
-         "name": "head"},
+        {"params": [p for _, p in named if id(p) not in head], "lr": lr, "name": "main"},
+        {"params": [p for _, p in named if id(p) in head], "lr": lr * head_lr_scale, "name": "head"},
     ]
     return [g for g in groups if g["params"]]
-
-
-def make_optimizer(model: nn.Module, recipe: SpaceTimeRecipe) -> torch.optim.AdamW:
-    """AdamW over :func:`param_groups` of every parameter."""
-    return torch.optim.AdamW(param_groups(model, recipe.lr, recipe.head_lr_scale), lr=recipe.lr,
-                             weight_decay=recipe.weight_decay)
-
-
-def learning_rate(step: int, total: int, recipe: SpaceTimeRecipe) -> float:
-    """Linear warm-up from 0 to ``lr`` over ``warmup`` steps, then cosine from ``lr`` to ``final_lr`` at ``total``."""
-    return warmup_cosine(step, recipe.warmup, total, recipe.lr, recipe.final_lr)
-
-
-def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor], step: int,
-               total: int, recipe: SpaceTimeRecipe, frames: Sequence[int] | None = None) -> float:
-    """One optimisation step at the scheduled rate (each group at its own share); returns the loss."""
-    rate = learning_rate(step, total, recipe)
-    for g in optimizer.param_groups:
-        g["lr"] = rate * g.get("lr_scale", 1.0)
-    model.train()
-    loss = spacetime_loss_for(model, batch, recipe.span, frames)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if recipe.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-    optimizer.step()
-    return float(loss.detach())

@@ -24,8 +24,6 @@ from .spacetime import choose_targets, param_groups, spacetime_loss_for
 from .trainer import Trainer
 from .validate import SpaceTimeValidator
 
-HEAD_LR_SCALE = 0.1  # the reference's 3e-5 for the resnet head against 3e-4 for the rest
-
 
 class SpaceTimeTrainer(Trainer):
     """A :class:`Trainer` whose samples, loss, optimizer and validation are the space-time recipe's."""
@@ -52,7 +50,7 @@ class SpaceTimeTrainer(Trainer):
     def _make_optimizer(self) -> tuple[torch.optim.Optimizer, LRScheduler]:
         cfg = self.cfg
         keep = set(trainable_names(self.model, cfg.freeze_backbone))
-        optimizer = torch.optim.AdamW(param_groups(self.model, cfg.lr, HEAD_LR_SCALE, keep), lr=cfg.lr,
+        optimizer = torch.optim.AdamW(param_groups(self.model, cfg.lr, trainable=keep), lr=cfg.lr,
                                       betas=cfg.betas, weight_decay=cfg.weight_decay)
         return optimizer, WarmupCosineLR(optimizer, cfg.warmup, cfg.periods[0], cfg.lr, cfg.eta_min)
 
