@@ -61,8 +61,8 @@ class SpaceTimeTrainer(Trainer):
         return choose_targets(self.span, self.cfg.targets, rng)
 
     def _loss(self, b: dict[str, torch.Tensor]) -> torch.Tensor:
-        batch = b if self.uses_masks else {k: v for k, v in b.items() if k != "masks"}
-        return spacetime_loss_for(self.net, batch, self.span, self.targets_of(self.iteration))
+        # a batch has masks exactly when the model uses them: space-time runs have no teacher to feed
+        return spacetime_loss_for(self.net, b, self.span, self.targets_of(self.iteration))
 
     def _print_header(self) -> None:
         super()._print_header()
